@@ -15,6 +15,11 @@ import { MemoryAccessError, UsageError, type AccessKind } from './errors.js';
 export const SLOT_SHIFT = 24;
 export const SLOT_BYTES = 1 << SLOT_SHIFT;
 const SLOT_COUNT = 256;
+/**
+ * Slot 0xff is never mapped either: code addresses (lddw src=4, used by
+ * callx) live there, so they can never name real bytes (see code-address.ts).
+ */
+const MAPPABLE_END = 0xff;
 
 export interface RegionOptions {
   /** Shown in error messages and listings. */
@@ -54,7 +59,7 @@ export class Memory {
    */
   map(bytes: Uint8Array, options: RegionOptions): Region {
     const need = Math.max(1, Math.ceil(bytes.byteLength / SLOT_BYTES));
-    for (let first = 1; first + need <= SLOT_COUNT; first++) {
+    for (let first = 1; first + need <= MAPPABLE_END; first++) {
       let free = true;
       for (let s = first; s < first + need; s++) {
         if (this.slots[s] !== undefined) {
