@@ -1,6 +1,6 @@
 // Public API of ebpf-js. This module only re-exports.
 
-export { Vm, LoadedProgram, ENGINES } from './vm.js';
+export { Vm, LoadedProgram, ENGINES, AVAILABLE_ENGINES } from './vm.js';
 export type { VmOptions, RunOptions, EngineName, ProgramSource } from './vm.js';
 export type { HelperFn, HelperContext } from './runtime.js';
 export { FRAME_SIZE } from './runtime.js';
