@@ -120,7 +120,8 @@ const SIZE_SUFFIX = { 8: 'b', 16: 'h', 32: 'w', 64: 'dw' } as const;
 type MemWidth = keyof typeof SIZE_BITS;
 const MEM_WIDTHS: MemWidth[] = [8, 16, 32, 64];
 
-const MODE_IMM = 0x00;
+/** lddw: class LD, mode IMM, size DW. */
+export const LDDW_OPCODE = 0x18;
 const MODE_ABS = 0x20;
 const MODE_IND = 0x40;
 const MODE_MEM = 0x60;
@@ -206,7 +207,7 @@ function buildTable(): OpSpec[] {
   t.push(spec(0x8d, 'callx', 'callx', 64, { dst: 'reg' }));
   t.push(spec(0x95, 'exit', 'exit', 64, {}));
   LDDW_FORMS.forEach((_, src) => {
-    t.push(spec(CLS.LD | MODE_IMM | SIZE_BITS[64], 'lddw', 'lddw', 64, { dst: 'reg', src, imm: 'any' }, { lddwSrc: src, discriminator: 'src' }));
+    t.push(spec(LDDW_OPCODE, 'lddw', 'lddw', 64, { dst: 'reg', src, imm: 'any' }, { lddwSrc: src, discriminator: 'src' }));
   });
   for (const w of [8, 16, 32] as const) {
     const s = SIZE_SUFFIX[w];
@@ -258,13 +259,19 @@ export function fieldMatches(rule: FieldRule, value: number): boolean {
 export function lookupSpec(slot: Slot): OpSpec | undefined {
   const list = SPECS_BY_OPCODE.get(slot.opcode);
   if (list === undefined) return undefined;
-  if (list.length === 1) return list[0];
-  return list.find((s) => s.discriminator !== undefined && fieldMatches(s.fields[s.discriminator], slot[s.discriminator]));
+  // The discriminator is checked even for a single spec (mov imm with off 8
+  // is no instruction, not a mov with a bad reserved field).
+  for (const s of list) {
+    if (s.discriminator === undefined || fieldMatches(s.fields[s.discriminator], slot[s.discriminator])) return s;
+  }
+  return undefined;
 }
+
+export const FIELDS: readonly Field[] = ['dst', 'src', 'off', 'imm'];
 
 /** The first field of `slot` that breaks its spec's rules, if any. */
 export function checkFields(spec: OpSpec, slot: Slot): Field | undefined {
-  for (const f of ['dst', 'src', 'off', 'imm'] as const) {
+  for (const f of FIELDS) {
     if (!fieldMatches(spec.fields[f], slot[f])) return f;
   }
   return undefined;

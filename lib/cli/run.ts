@@ -11,7 +11,12 @@ export const RUN_USAGE = `usage: ebpf-js run FILE [--mem FILE | --mem-hex "aa bb
   FILE is assembly (.asm, .s) or raw bytecode (any other name).
   r1 = address of a copy of the memory (0 when none), r2 = its length.
   Helpers 0-5 of the conformance suite are available (5 unwinds on 0).
-  Prints r0 in hex. --repeat N runs N more times after one warm-up run.`;
+  Prints r0 in hex. --repeat N runs N more times after one warm-up run.
+  --budget N stops a run after N instructions (default 100,000,000), so a
+  runaway loop ends with an error instead of hanging.`;
+
+/** Default instruction budget of `run`: a few seconds of interpretation. */
+export const DEFAULT_RUN_BUDGET = 100_000_000;
 
 export function runCommand(args: string[], out: (s: string) => void, err: (s: string) => void): number {
   const { values, positionals } = parse(args, {
@@ -27,7 +32,7 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
   if (values.mem !== undefined && values['mem-hex'] !== undefined) throw new UsageError('give --mem or --mem-hex, not both');
   const engine = engineOption(values.engine);
   const repeat = intOption('repeat', values.repeat, 1);
-  const budget = intOption('budget', values.budget, 0);
+  const budget = intOption('budget', values.budget, 1) ?? DEFAULT_RUN_BUDGET;
   const memory =
     typeof values.mem === 'string' ? readInput(values.mem)
     : typeof values['mem-hex'] === 'string' ? parseHexBytes(values['mem-hex'])
