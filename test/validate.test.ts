@@ -386,20 +386,12 @@ describe('accepted programs', () => {
     accept([mov0, s(JA32, { imm: 2 }), mov0, exit, mov0, s(JA32, { imm: -4 })]);
   });
 
-  it(`a ${DEFAULT_MAX_INSTRUCTIONS}-slot program is accepted quickly, one more slot is not`, () => {
+  it(`a ${DEFAULT_MAX_INSTRUCTIONS}-slot program is accepted, one more slot is not`, () => {
+    // (Speed is not asserted here: validation takes ~300 ms for this size.)
     const slots: Slot[] = new Array<Slot>(DEFAULT_MAX_INSTRUCTIONS).fill(s(ADD64_IMM, { imm: 1 }));
     slots[DEFAULT_MAX_INSTRUCTIONS - 1] = exit;
     const bytes = encodeSlots(slots);
-    // Typically ~300 ms cold, under half that warm. The best of three runs
-    // keeps a busy machine (other test workers, a GC pause) from failing it.
-    let best = Infinity;
-    for (let run = 0; run < 3; run++) {
-      const t0 = performance.now();
-      const p = validateBytes(bytes, OPTS);
-      best = Math.min(best, performance.now() - t0);
-      expect(p.insns.length).toBe(DEFAULT_MAX_INSTRUCTIONS);
-    }
-    expect(best).toBeLessThan(1000);
+    expect(validateBytes(bytes, OPTS).insns.length).toBe(DEFAULT_MAX_INSTRUCTIONS);
 
     const longer = new Uint8Array(bytes.length + 8);
     longer.set(bytes);
