@@ -45,7 +45,10 @@ export function interpret(program: Program, env: RunEnv): bigint {
   regs[2] = u64(env.r2);
   regs[10] = BigInt(env.stackTop);
   const state: State = { program, env, functions: new Set(program.functions), regs, frames: [] };
-  const budget = env.budget;
+  // Budget: instructions executed are counted, and checked only where the
+  // JIT checks them too (calls, and jumps taken backwards), so both engines
+  // stop at the same pc. See BUDGET_RULE in runtime.ts.
+  const budget = env.budget ?? Infinity;
   let executed = 0;
   let pc = 0;
   for (;;) {
@@ -53,13 +56,14 @@ export function interpret(program: Program, env: RunEnv): bigint {
     if (insn === undefined) {
       throw new ExecutionError('BAD_PC', 'execution reached a pc that starts no instruction', pc);
     }
-    // The budget counts instructions executed; number budget + 1 is refused before it runs.
-    if (budget !== undefined) {
-      if (executed >= budget) throw new BudgetExceededError(pc, budget);
-      executed++;
+    executed++;
+    const kind = insn.spec.kind;
+    if (executed > budget && (kind === 'call' || kind === 'call_local' || kind === 'callx')) {
+      throw new BudgetExceededError(pc, env.budget!);
     }
     const next = step(state, insn);
     if ('exit' in next) return next.exit;
+    if (next.pc <= pc && executed > budget) throw new BudgetExceededError(pc, env.budget!);
     pc = next.pc;
   }
 }

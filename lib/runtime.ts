@@ -32,12 +32,23 @@ export const FRAME_SIZE = 512;
 /** Default maximum number of stack frames (main + nested local calls), as Linux's MAX_CALL_FRAMES. */
 export const DEFAULT_MAX_CALL_DEPTH = 8;
 
+/**
+ * The budget rule, the same in every engine: each executed instruction
+ * counts 1 (an lddw too); the count is compared with the budget only at
+ * calls (helper, local, callx: before the call happens) and at jumps taken
+ * backwards (target <= pc). When the count exceeds the budget there, the run
+ * ends with BudgetExceededError at that instruction's pc. Every loop passes a
+ * backward jump or a call, so a runaway program always stops, and a
+ * compiled engine pays for the check only on those edges.
+ */
+export const BUDGET_RULE = 'checked at calls and backward jumps';
+
 export interface RunEnv {
   readonly memory: Memory;
   readonly helpers: ReadonlyMap<number, HelperFn>;
   /** Helper id whose 0 result ends the program at once with r0 = 0 (uBPF's unwind). */
   readonly unwindHelper: number | undefined;
-  /** Maximum number of instructions executed in this run; undefined = unlimited. */
+  /** Instruction budget of this run (see the rule below); undefined = unlimited. */
   readonly budget: number | undefined;
   /** Maximum number of frames (main + nested local calls). */
   readonly maxCallDepth: number;

@@ -529,26 +529,40 @@ describe('callx', () => {
 
 describe('budget', () => {
   const prog = [I.mov(0, 0), I.mov(1, 2), I.aluI('add', 64, 0, 1), I.aluI('sub', 64, 1, 1), I.jI('jne', 64, 1, 0, -3), I.exit()];
-  // mov, mov, (add, sub, jne) x 2, exit = 9 instructions.
-  it('exactly at the limit runs to completion', () => {
-    expect(run(prog, { budget: 9 })).toBe(2n);
+  // mov, mov, (add, sub, jne) x 2, exit = 9 instructions; the only check is
+  // at the first jne (taken backwards), when 5 have run.
+  it('is only checked at backward jumps: a count equal to the budget passes', () => {
+    expect(run(prog, { budget: 5 })).toBe(2n);
   });
-  it('one past the limit throws at that instruction', () => {
-    const e = fails(prog, { budget: 8 });
+  it('throws at the backward jump where the count exceeds it', () => {
+    const e = fails(prog, { budget: 4 });
     expect(e).toBeInstanceOf(BudgetExceededError);
-    expect([(e as BudgetExceededError).pc, (e as BudgetExceededError).budget]).toEqual([5, 8]);
-    const z = fails(prog, { budget: 0 });
-    expect((z as BudgetExceededError).pc).toBe(0);
+    expect([(e as BudgetExceededError).pc, (e as BudgetExceededError).budget]).toEqual([4, 4]);
+    expect((fails(prog, { budget: 0 }) as BudgetExceededError).pc).toBe(4);
   });
-  it('an infinite loop is stopped', () => {
+  it('never stops straight-line code, even with budget 0', () => {
+    expect(run([I.mov(0, 1), I.mov(0, 2), I.exit()], { budget: 0 })).toBe(2n);
+  });
+  it('is checked before calls, so the call does not happen', () => {
+    const calls: number[] = [];
+    const helpers = new Map([[1, () => { calls.push(1); return 0; }]]);
+    const e = fails([I.mov(0, 0), I.call(1), I.exit()], { budget: 1, helpers });
+    expect((e as BudgetExceededError).pc).toBe(1);
+    expect(calls).toEqual([]);
+    expect(run([I.mov(0, 0), I.call(1), I.exit()], { budget: 2, helpers })).toBe(0n);
+    expect(calls).toEqual([1]);
+  });
+  it('an infinite loop is stopped at its backward jump', () => {
     const e = fails([I.mov(0, 0), I.ja(-2)], { budget: 1000 });
     expect(e).toBeInstanceOf(BudgetExceededError);
-    expect((e as BudgetExceededError).pc).toBe(0);
+    expect((e as BudgetExceededError).pc).toBe(1);
     expect(e).toBeInstanceOf(EbpfError);
   });
   it('lddw counts as one instruction', () => {
-    expect(run([I.lddw(0, 5n), I.exit()], { budget: 2 })).toBe(5n);
-    expect((fails([I.lddw(0, 5n), I.exit()], { budget: 1 }) as BudgetExceededError).pc).toBe(2);
+    // lddw, jne back to it while r1 != 0: counted 2 per iteration.
+    const loop = [I.mov(1, 1), I.lddw(0, 5n), I.aluI('sub', 64, 1, 1), I.jI('jne', 64, 1, -1, -4), I.exit()];
+    expect(run(loop, { budget: 4 })).toBe(5n);
+    expect((fails(loop, { budget: 3 }) as BudgetExceededError).pc).toBe(4);
   });
 });
 
