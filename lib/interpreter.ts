@@ -15,11 +15,11 @@ import {
   BYTE_ORDER, atomicOp, byteOrderOf, cmpxchgMatches, evalAlu, immOperand, movsx, neg, signExtend, testJmp, u64,
 } from './ops.js';
 
-/** What a bpf-to-bpf call saves: where to return and the callee-saved registers. */
+/** What a bpf-to-bpf call saves: where to return and the caller's registers. */
 interface Frame {
   readonly returnPc: number;
-  /** r6..r9 of the caller. */
-  readonly saved: readonly [bigint, bigint, bigint, bigint];
+  /** r1..r9 of the caller: all of them survive the call (see callLocal). */
+  readonly saved: readonly bigint[];
   readonly r10: bigint;
 }
 
@@ -242,14 +242,21 @@ function describeThrown(e: unknown): string {
   }
 }
 
-/** bpf-to-bpf call: saves r6..r9 and r10, gives the callee the next stack frame down. */
+/**
+ * bpf-to-bpf call. The callee gets r1..r5 as arguments, r0 and r6..r9 at 0
+ * and the next stack frame down in r10. On return the caller keeps all of
+ * r1..r9 and receives r0. (Linux forbids reading r1-r5 after a call and r6-r9
+ * before writing them, so verified programs cannot tell; fixing one rule lets
+ * the JIT keep registers in JS locals and both engines agree.)
+ */
 function callLocal(state: State, target: number, pc: number): Next {
   const { regs, frames, env } = state;
   // The main function is frame 1, so this call makes frames.length + 2 frames.
   if (frames.length + 2 > env.maxCallDepth) {
     throw new ExecutionError('CALL_DEPTH_EXCEEDED', `call depth limit of ${env.maxCallDepth} frames exceeded`, pc);
   }
-  frames.push({ returnPc: pc + 1, saved: [regs[6], regs[7], regs[8], regs[9]], r10: regs[10] });
+  frames.push({ returnPc: pc + 1, saved: regs.slice(1, 10), r10: regs[10] });
+  regs[0] = regs[6] = regs[7] = regs[8] = regs[9] = 0n;
   regs[10] = regs[10] - BigInt(FRAME_SIZE);
   return { pc: target };
 }
@@ -265,12 +272,12 @@ function callx(state: State, value: bigint, pc: number): Next {
   throw new ExecutionError('BAD_CALLX_TARGET', `callx target 0x${value.toString(16)} is neither a function nor a helper`, pc);
 }
 
-/** exit: returns from a local call (r0 is the result, r1-r5 as the callee left them), or ends the run. */
+/** exit: returns from a local call (r0 is the result, r1..r9 the caller's), or ends the run. */
 function exit(state: State): Next {
   const { regs, frames } = state;
   const frame = frames.pop();
   if (frame === undefined) return { exit: regs[0] };
-  [regs[6], regs[7], regs[8], regs[9]] = frame.saved;
+  for (let r = 1; r <= 9; r++) regs[r] = frame.saved[r - 1]!;
   regs[10] = frame.r10;
   return { pc: frame.returnPc };
 }

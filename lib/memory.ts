@@ -49,9 +49,42 @@ export class Region {
   }
 }
 
+/** The view unmapped slots point at, so the view table holds only DataViews. */
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
+
+/**
+ * Per-slot lookup tables for compiled code (the JIT reads them directly,
+ * so they are updated in place by map/unmap). For slot i: views[i] is the
+ * DataView of the region covering it, bases[i] its base address, ends[i]
+ * one past its last address (0 when unmapped, so every access fails the
+ * `address + size <= end` test), writeEnds[i] the same for stores (0 when
+ * read-only).
+ */
+export interface SlotTables {
+  readonly views: DataView[];
+  readonly bases: Float64Array;
+  readonly ends: Float64Array;
+  readonly writeEnds: Float64Array;
+}
+
 export class Memory {
   /** Region owning each 16 MiB slot; index 0 stays empty (NULL). */
   private readonly slots: (Region | undefined)[] = new Array(SLOT_COUNT).fill(undefined);
+  readonly tables: SlotTables = {
+    views: new Array<DataView>(SLOT_COUNT).fill(EMPTY_VIEW),
+    bases: new Float64Array(SLOT_COUNT),
+    ends: new Float64Array(SLOT_COUNT),
+    writeEnds: new Float64Array(SLOT_COUNT),
+  };
+
+  private setSlot(s: number, region: Region | undefined): void {
+    this.slots[s] = region;
+    const t = this.tables;
+    t.views[s] = region?.view ?? EMPTY_VIEW;
+    t.bases[s] = region?.base ?? 0;
+    t.ends[s] = region?.end ?? 0;
+    t.writeEnds[s] = region === undefined || region.readonly ? 0 : region.end;
+  }
 
   /**
    * Maps `bytes` (not copied) at the lowest free run of slots large enough.
@@ -70,7 +103,7 @@ export class Memory {
       }
       if (!free) continue;
       const region = new Region(first * SLOT_BYTES, bytes, options);
-      for (let s = first; s < first + need; s++) this.slots[s] = region;
+      for (let s = first; s < first + need; s++) this.setSlot(s, region);
       return region;
     }
     throw new UsageError(`cannot map region ${options.name} (${bytes.byteLength} bytes): address space full`);
@@ -78,7 +111,7 @@ export class Memory {
 
   unmap(region: Region): void {
     for (let s = 0; s < SLOT_COUNT; s++) {
-      if (this.slots[s] === region) this.slots[s] = undefined;
+      if (this.slots[s] === region) this.setSlot(s, undefined);
     }
   }
 

@@ -85,8 +85,8 @@ describe.each(AVAILABLE_ENGINES)('public API on %s', (engine) => {
   });
 
   it('limits call depth (maxCallDepth frames, default 8)', () => {
-    // f recurses until its depth (r6, inherited from the caller) reaches r2.
-    const rec = 'call local f\nexit\nf:\nadd %r6, 1\nmov %r0, %r6\njge %r6, %r2, done\ncall local f\ndone:\nexit';
+    // f recurses until its depth (r1, passed as the argument) reaches r2.
+    const rec = 'mov %r1, 0\ncall local f\nexit\nf:\nadd %r1, 1\nmov %r0, %r1\njge %r1, %r2, done\ncall local f\ndone:\nexit';
     const prog = (vm: Vm) => vm.load(rec);
     expect(prog(new Vm({ engine })).run(new Uint8Array(7))).toBe(7n);
     expect(() => prog(new Vm({ engine })).run(new Uint8Array(8))).toThrow(ExecutionError);

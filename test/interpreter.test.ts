@@ -451,7 +451,7 @@ describe('helper calls', () => {
 });
 
 describe('local calls', () => {
-  it('r6-r9 and r10 are restored; r0 is the result; r1-r5 as the callee left them', () => {
+  it('r1-r9 and r10 are the caller\'s again after the call; r0 is the result', () => {
     // f (pc 8): clobbers r6..r9, sets r1 = 100 and r0 = its own r10, then exits.
     const f = [I.mov(6, 0), I.mov(7, 0), I.mov(8, 0), I.mov(9, 0), I.mov(1, 100), I.movR(0, 10), I.exit()];
     // main (pc 0..7): r6..r9 = 6..9; call f; then one of the checks below; exit.
@@ -469,8 +469,19 @@ describe('local calls', () => {
     expect(ret([I.movR(0, 7), I.aluR('add', 64, 0, 8)])).toBe(15n);
     // r10 is the caller's again.
     expect(ret([I.movR(0, 10), I.aluI('add', 64, 0, 0)])).toBe(BigInt(w.stack.end));
-    // r1 is whatever the callee left.
-    expect(ret([I.movR(0, 1), I.aluI('add', 64, 0, 0)])).toBe(100n);
+    // r1 is the caller's again, although the callee set it.
+    expect(ret([I.movR(0, 1), I.aluI('add', 64, 0, 0)])).toBe(w.env.r1);
+  });
+  it('the callee starts with r0 and r6-r9 at 0 and gets r1-r5', () => {
+    const prog = (reg: number) => [
+      I.mov(0, 5), I.mov(1, 11), I.mov(5, 15), I.mov(6, 6), I.mov(9, 9), I.callLocal(1), I.exit(),
+      I.movR(0, reg), I.exit(),
+    ];
+    expect(run(prog(0))).toBe(0n);
+    expect(run(prog(6))).toBe(0n);
+    expect(run(prog(9))).toBe(0n);
+    expect(run(prog(1))).toBe(11n);
+    expect(run(prog(5))).toBe(15n);
   });
   it('each frame has its own stack slice', () => {
     // main stores 1 at r10-8, f stores 2 at its r10-8; main then reads back 1.
@@ -483,11 +494,11 @@ describe('local calls', () => {
     expect(w.stack.view.getBigUint64(w.stack.size - FRAME_SIZE - 8, true)).toBe(2n);
   });
   it('depth: maxCallDepth frames are allowed, one more throws at the call', () => {
-    // A recursive function: r6 counts down; recurse while r6 != 0.
-    // main: r6 = N; call f; exit.  f: if r6 == 0 goto out; r6 -= 1; call f; out: r0 += 1; exit.
+    // A recursive function: its argument r1 counts down; recurse while r1 != 0.
+    // main: r1 = N; call f; exit.  f: if r1 == 0 goto out; r1 -= 1; call f; out: r0 += 1; exit.
     const prog = (n: number) => [
-      I.mov(6, n), I.mov(0, 0), I.callLocal(1), I.exit(),
-      I.jI('jeq', 64, 6, 0, 2), I.aluI('sub', 64, 6, 1), I.callLocal(-3), I.aluI('add', 64, 0, 1), I.exit(),
+      I.mov(1, n), I.mov(0, 0), I.callLocal(1), I.exit(),
+      I.jI('jeq', 64, 1, 0, 2), I.aluI('sub', 64, 1, 1), I.callLocal(-3), I.aluI('add', 64, 0, 1), I.exit(),
     ];
     // N = DEPTH - 2 -> main + (DEPTH - 1) frames of f = DEPTH frames.
     expect(run(prog(DEPTH - 2))).toBe(BigInt(DEPTH - 1));

@@ -1,0 +1,108 @@
+// The conventions every part of the JIT shares: how registers, temporaries
+// and runtime bindings are named in generated code, and what a lowering
+// function is given. Nothing here generates code; it is the contract between
+// cfg/structure (control flow), lower-* (instructions) and emit (assembly of
+// the module).
+//
+// Register representation: every BPF register r0..r9 is a pair of int32 JS
+// locals, `rN` (low 32 bits) and `rNh` (high 32 bits), always kept as int32
+// (`| 0`), so V8 sees monomorphic small integers. r10, the frame pointer, is
+// a single number `r10` (a 32-bit address; its high half is 0 by definition).
+// 32-bit ALU results set the high local to 0. BigInt appears only off the hot
+// path (helper arguments, 64-bit division by large divisors, faults).
+//
+// Calls: a BPF function is a JS function
+//   fN(r1, r1h, r2, r2h, r3, r3h, r4, r4h, r5, r5h, r10)
+// returning r0's low half, with its high half in RET[1]. In the callee, r0 and
+// r6..r9 start at 0. After a call (local or helper) the caller's r1..r9 keep
+// their values; r0 is the result. The interpreter follows the same rule.
+
+import type { Program } from '../lib/program.js';
+
+/**
+ * Names bound once at the top of the generated module (from the `rt`
+ * argument). Lowering refers to these names only.
+ */
+export const RT = {
+  /** DataView per 16 MiB slot (Memory.tables.views). */
+  views: 'V',
+  /** Base address per slot (Float64Array). */
+  bases: 'B',
+  /** One past the last loadable address per slot, 0 if unmapped (Float64Array). */
+  ends: 'E',
+  /** Same for stores: 0 if unmapped or read-only (Float64Array). */
+  writeEnds: 'W',
+  /** Int32Array(2) scratch: RET[1] carries a returned high half; RET[0] a helper's low half. */
+  ret: 'RET',
+  /**
+   * FAULT(pc, lo, hi, off, size, isStore): throws MemoryAccessError for the
+   * access at u64(lo|hi<<32) + off. Never returns.
+   */
+  fault: 'FAULT',
+  /**
+   * CALL(id, pc, r1, r1h, ..., r5, r5h): calls helper `id` with BigInt
+   * arguments, normalizes the result, writes it to RET[0] (low) and RET[1]
+   * (high) and returns the low half.
+   */
+  callHelper: 'CALL',
+  /** CALLX(pc, lo, hi): what a callx register value names: a function entry pc (>= 0) or -1 for a helper (id = lo), else throws. */
+  callxTarget: 'CALLX',
+  /** BUDGETFAIL(pc): throws BudgetExceededError. */
+  budgetFail: 'BUDGETFAIL',
+  /** DEPTHFAIL(pc): throws ExecutionError CALL_DEPTH_EXCEEDED. */
+  depthFail: 'DEPTHFAIL',
+  /** Slow paths for 64-bit arithmetic (BigInt), see lower-alu: DIV64/MOD64/SDIV64/SMOD64(alo, ahi, blo, bhi) return lo, hi in RET[1]. */
+  div64: 'DIV64',
+  mod64: 'MOD64',
+  sdiv64: 'SDIV64',
+  smod64: 'SMOD64',
+  /** PKT(pc, offset, size): big-endian packet load (ldabs/ldind); returns the value, or -1 when out of bounds. */
+  packetLoad: 'PKT',
+} as const;
+
+/** Mutable closure state of a module instance (`let` at module top). */
+export const STATE = {
+  /** Instructions counted so far in this run (only when budget checks are compiled in). */
+  count: 'COUNT',
+  /** This run's budget. */
+  budget: 'BUDGET',
+  /** Current number of frames (main = 1). */
+  depth: 'DEPTH',
+  /** Maximum frames. */
+  maxDepth: 'MAXDEPTH',
+  /** Set when the unwind helper returned 0: every frame returns at once. */
+  unwound: 'UNWOUND',
+} as const;
+
+/** Temporaries every generated function declares (numbers only). */
+export const TEMPS = ['a', 'i', 't', 'u', 'v', 'w'] as const;
+export type Temp = (typeof TEMPS)[number];
+
+export function lo(reg: number): string {
+  return `r${reg}`;
+}
+
+/** High half of a register; r10 has none (callers must not ask). */
+export function hi(reg: number): string {
+  if (reg === 10) throw new Error('r10 has no high half');
+  return `r${reg}h`;
+}
+
+export function functionName(entryPc: number): string {
+  return `f${entryPc}`;
+}
+
+export interface CompileOptions {
+  /** Compile instruction counting and checks at calls and backward jumps. */
+  readonly budget: boolean;
+  /** The helper id whose 0 result ends the run (decided at compile time). */
+  readonly unwindHelper: number | undefined;
+  /** Helper ids registered when compiling (a call to another id cannot be compiled). */
+  readonly helperIds: ReadonlySet<number>;
+}
+
+/** What lowering an instruction may look at. */
+export interface LowerContext {
+  readonly program: Program;
+  readonly options: CompileOptions;
+}
