@@ -63,7 +63,10 @@ export function interpret(program: Program, env: RunEnv): bigint {
     }
     const next = step(state, insn);
     if ('exit' in next) return next.exit;
-    if (next.pc <= pc && executed > budget) throw new BudgetExceededError(pc, env.budget!);
+    // A jump taken backwards (returns from calls do not count: they are not jumps).
+    if (next.pc <= pc && executed > budget && (kind === 'ja' || kind === 'jcond')) {
+      throw new BudgetExceededError(pc, env.budget!);
+    }
     pc = next.pc;
   }
 }

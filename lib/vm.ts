@@ -5,6 +5,7 @@
 //   const prog = vm.load('mov %r0, 42\nexit');
 //   prog.run(); // 42n
 
+import { compileProgram, jitSource, type CompiledProgram } from '../codegen/compile.js';
 import { assembleSlots } from './asm.js';
 import { disassemble } from './disasm.js';
 import { UsageError } from './errors.js';
@@ -17,11 +18,11 @@ import { validateBytes, validateSlots } from './validate.js';
 
 export type EngineName = 'interp' | 'jit';
 export const ENGINES: readonly EngineName[] = ['interp', 'jit'];
-/** Engines that can run programs today (the JIT comes next). Tests run every one. */
-export const AVAILABLE_ENGINES: readonly EngineName[] = ['interp'];
+/** Engines that can run programs. Tests run every one. */
+export const AVAILABLE_ENGINES: readonly EngineName[] = ['interp', 'jit'];
 
 export interface VmOptions {
-  /** Engine used by `run` unless a run says otherwise. Default 'interp' (the JIT is not available yet). */
+  /** Engine used by `run` unless a run says otherwise. Default 'jit'; 'interp' is the reference interpreter. */
   engine?: EngineName;
   /** Longest program accepted, in instructions (slots). Default 1,000,000, like Linux. */
   maxInstructions?: number;
@@ -51,8 +52,7 @@ function checkInt(name: string, value: number | undefined, min: number, max: num
 }
 
 function checkEngine(engine: unknown): EngineName {
-  if (engine === 'interp') return engine;
-  if (engine === 'jit') throw new UsageError('the jit engine is not available yet; use engine "interp"');
+  if (engine === 'interp' || engine === 'jit') return engine;
   throw new UsageError(`unknown engine ${String(engine)}; expected one of ${ENGINES.join(', ')}`);
 }
 
@@ -75,7 +75,7 @@ export class Vm {
     checkInt('maxCallDepth', options.maxCallDepth, 1, 64);
     if (options.unwindHelper !== undefined) checkHelperId(options.unwindHelper);
     this.options = {
-      engine: checkEngine(options.engine ?? 'interp'),
+      engine: checkEngine(options.engine ?? 'jit'),
       maxInstructions: options.maxInstructions ?? 1_000_000,
       maxCallDepth: options.maxCallDepth ?? DEFAULT_MAX_CALL_DEPTH,
     };
@@ -124,8 +124,19 @@ export class Vm {
     return new LoadedProgram(this, program);
   }
 
+  /** @internal What the JIT compiles against: this Vm's memory, helpers and limits. */
+  jitTarget() {
+    return { memory: this.memory, helpers: this.helpers, maxCallDepth: this.options.maxCallDepth };
+  }
+
+  /** @internal Compile-time options for a run with or without a budget. */
+  compileOptions(budgeted: boolean) {
+    return { budget: budgeted, unwindHelper: this.unwindHelper, helperIds: new Set(this.helpers.keys()) };
+  }
+
   /** @internal Runs a validated program with r1/r2 pointing at `mem`. */
-  execute(program: Program, mem: Uint8Array | undefined, options: RunOptions): bigint {
+  execute(prog: LoadedProgram, mem: Uint8Array | undefined, options: RunOptions): bigint {
+    const program = prog.program;
     const engine = checkEngine(options.engine ?? this.options.engine);
     const budget = options.budget ?? this.budget;
     checkInt('budget', budget, 0, Number.MAX_SAFE_INTEGER);
@@ -145,16 +156,20 @@ export class Vm {
         r2: region === undefined ? 0n : BigInt(region.size),
         packet: { address: region?.base ?? 0, length: region?.size ?? 0 },
       };
-      switch (engine) {
-        case 'interp':
-          return interpret(program, env);
-        default:
-          throw new UsageError(`engine ${engine} is not available`);
-      }
+      return engine === 'interp' ? interpret(program, env) : runCompiled(prog.compiled(budget !== undefined), env);
     } finally {
       if (region !== undefined) this.memory.unmap(region);
     }
   }
+}
+
+/** Runs compiled code; r0 comes back as its low half, the high half in RET[1]. */
+function runCompiled(compiled: CompiledProgram, env: RunEnv): bigint {
+  const { entry, runtime } = compiled;
+  runtime.setPacket(env.packet.address, env.packet.length);
+  // r1 and r2 are below 2^32 (an address and a length): their high halves are 0.
+  const r0 = entry(Number(env.r1) | 0, 0, Number(env.r2) | 0, 0, env.stackTop, env.budget ?? Infinity);
+  return (BigInt(runtime.RET[1]! >>> 0) << 32n) | BigInt(r0 >>> 0);
 }
 
 /** The slots a validated program was made of (lddw back to two slots). */
@@ -168,9 +183,34 @@ function programSlots(program: Program): Slot[] {
 export class LoadedProgram {
   readonly vm: Vm;
   readonly program: Program;
+  /** Compiled code by compile options (budget checks on/off, unwind helper id). */
+  private readonly cache = new Map<string, CompiledProgram>();
   constructor(vm: Vm, program: Program) {
     this.vm = vm;
     this.program = program;
+  }
+
+  /** @internal The JIT's code for this program under the Vm's current options, compiled once. */
+  compiled(budgeted: boolean): CompiledProgram {
+    const options = this.vm.compileOptions(budgeted);
+    const key = `${budgeted}:${options.unwindHelper ?? ''}`;
+    let c = this.cache.get(key);
+    if (c === undefined) {
+      c = compileProgram(this.program, options, this.vm.jitTarget());
+      this.cache.set(key, c);
+    }
+    return c;
+  }
+
+  /** Compiles now (the first JIT run would otherwise do it). */
+  compile(options: { budget?: boolean } = {}): this {
+    this.compiled(options.budget === true);
+    return this;
+  }
+
+  /** The JavaScript the JIT generates, with a comment per basic block. */
+  jitSource(options: { budget?: boolean } = {}): string {
+    return jitSource(this.program, this.vm.compileOptions(options.budget === true));
   }
 
   /**
@@ -178,7 +218,7 @@ export class LoadedProgram {
    * r2 = its length, and the program's writes land in it. Returns r0 (u64).
    */
   run(mem?: Uint8Array, options: RunOptions = {}): bigint {
-    return this.vm.execute(this.program, mem, options);
+    return this.vm.execute(this, mem, options);
   }
 
   /** The program in assembly syntax, one instruction per line. */

@@ -91,10 +91,20 @@ describe('ebpf-js run', () => {
     expect(loop.stderr).toMatch(/budget of 1000 exceeded/);
   });
 
-  it('says the JIT is not available yet', () => {
-    const r = cli(['run', FILTER, '--engine', 'jit']);
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/not available yet/);
+  it('runs on either engine, the JIT by default', () => {
+    for (const engine of ['jit', 'interp']) {
+      expect(cli(['run', FILTER, '--engine', engine, '--mem', SYN]).stdout).toBe('0x1\n');
+    }
+    const r = cli(['run', FILTER, '--mem', SYN, '--repeat', '10']);
+    expect(r.stderr).toMatch(/ns\/run \(jit\)/);
+  });
+
+  it('prints the generated JavaScript with `jit`', () => {
+    const r = cli(['jit', FILTER]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/function f0\(r1, r1h/);
+    expect(r.stdout).toMatch(/\/\/ pc 0\.\./);
+    expect(r.stdout).toMatch(/be16 %r3/);
   });
 
   it('rejects bad options with a usage error', () => {
@@ -123,10 +133,12 @@ describe('ebpf-js conformance', () => {
     expect(ok.stdout.trim().split('\n').at(-1)).toBe('1 passed, 0 failed');
   });
 
-  it('runs our own fixtures with no failure', () => {
-    const r = cli(['conformance', '--quiet', 'fixtures']);
-    expect(r.stdout).toMatch(/^\d+ passed, 0 failed$/m);
-    expect(r.status).toBe(0);
+  it('runs our own fixtures with no failure on both engines', () => {
+    for (const engine of ['jit', 'interp']) {
+      const r = cli(['conformance', '--quiet', '--engine', engine, 'fixtures']);
+      expect(r.stdout).toMatch(/^\d+ passed, 0 failed$/m);
+      expect(r.status).toBe(0);
+    }
   });
 });
 
@@ -156,8 +168,9 @@ describe('ebpf-js conformance-plugin', () => {
     expect(r.status).toBe(1);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     expect(r.stdout).toMatch(/pc 0/);
-    const j = cli(['conformance-plugin', '--jit'], MOV42);
+    expect(cli(['conformance-plugin', '--jit'], MOV42).stdout).toBe('0x2a\n');
+    const j = cli(['conformance-plugin', '--jit'], 'ff 00 00 00 00 00 00 00 95 00 00 00 00 00 00 00\n');
     expect(j.status).toBe(1);
-    expect(j.stdout).toMatch(/not available yet/);
+    expect(j.stdout).toMatch(/pc 0/);
   });
 });

@@ -1,9 +1,8 @@
 // Smoke test: the built library and CLI run under Deno 2 (the `deno` npm
 // package provides the binary).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, ROOT, cli } from './cli-helpers.js';
@@ -33,7 +32,9 @@ describe.skipIf(deno === undefined)('Deno 2', () => {
   });
 
   it('imports the library and runs a program with a JS helper', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ebpf-js-deno-'));
+    // Inside the checkout, as a user's script would be: Deno resolves the
+    // library's npm imports (acorn, astring) through the nearest package.json.
+    const dir = mkdtempSync(join(ROOT, '.deno-smoke-'));
     const script = join(dir, 'smoke.mjs');
     const index = new URL('../dist/lib/index.js', import.meta.url).href;
     writeFileSync(script, [
@@ -44,6 +45,7 @@ describe.skipIf(deno === undefined)('Deno 2', () => {
       `try { vm.load('ldxb %r0, [%r1]\\nexit').run(); } catch (e) { console.log(e instanceof MemoryAccessError, e.pc); }`,
     ].join('\n'));
     const r = run(['run', '--allow-read', script]);
+    rmSync(dir, { recursive: true, force: true });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('42\ntrue 0\n');
   });

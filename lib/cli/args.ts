@@ -17,7 +17,7 @@ export function parse(args: string[], options: Options): { values: Record<string
 }
 
 export function engineOption(value: string | boolean | undefined): EngineName {
-  if (value === undefined) return 'interp';
+  if (value === undefined) return 'jit';
   if (typeof value === 'string' && (ENGINES as readonly string[]).includes(value)) return value as EngineName;
   throw new UsageError(`--engine must be one of ${ENGINES.join(', ')}`);
 }

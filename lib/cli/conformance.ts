@@ -43,7 +43,7 @@ export function conformanceCommand(args: string[], out: (s: string) => void): nu
 }
 
 export function conformancePluginCommand(args: string[], stdin: () => string, out: (s: string) => void): number {
-  let engine: EngineName = 'interp';
+  let engine: EngineName = 'jit';
   let memHex: string | undefined;
   for (const a of args) {
     if (a === '--jit') engine = 'jit';

@@ -5,6 +5,7 @@
 import { EbpfError } from '../errors.js';
 import { asmCommand, disasmCommand } from './asm.js';
 import { conformanceCommand, conformancePluginCommand, readStdin } from './conformance.js';
+import { jitCommand } from './jit.js';
 import { RUN_USAGE, runCommand } from './run.js';
 
 const USAGE = `ebpf-js: a userspace eBPF runtime
@@ -16,6 +17,7 @@ commands:
                            run a program (assembly .asm/.s or raw bytecode), print r0
   asm FILE [-o OUT.bin]    assemble to raw bytecode
   disasm FILE [--pcs]      disassemble raw bytecode
+  jit FILE [--budget]      print the JavaScript the JIT generates for a program
   conformance [--engine interp|jit] PATH...
                            run .data test cases (files or folders)
   conformance-plugin [MEMHEX] [--jit|--interpret]
@@ -36,6 +38,8 @@ function main(argv: string[]): number {
         return asmCommand(rest, (b) => process.stdout.write(b));
       case 'disasm':
         return disasmCommand(rest, out);
+      case 'jit':
+        return jitCommand(rest, out);
       case 'conformance':
         return conformanceCommand(rest, out);
       case 'conformance-plugin':

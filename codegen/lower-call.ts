@@ -1,0 +1,127 @@
+// Lowering of calls and exits: helper calls, bpf-to-bpf calls, callx, exit,
+// and the budget check shared with backward jumps.
+//
+// Conventions (codegen/context.ts): a BPF function is a JS function
+// fN(r1, r1h, ..., r5, r5h, r10) returning r0's low half with the high half
+// in RET[1]. A call assigns only r0/r0h in the caller: r1..r9 are the
+// caller's locals and survive for free. Helpers run through the runtime's
+// CALL (BigInt arguments, result normalization, error mapping).
+//
+// Ending the run from any depth (the unwind helper returned 0, or a packet
+// load fell outside the packet) sets UNWOUND, leaves 0 in RET[1] and returns
+// 0; every local call site checks UNWOUND on return and returns 0 in turn,
+// so the entry function returns r0 = 0 without running anything else.
+//
+// What it does not do: tail calls (helper 12 is an ordinary helper here), or
+// resolve helpers at compile time (the runtime looks them up per call, as the
+// interpreter does, so a helper missing at run time fails the same way).
+
+import { FRAME_SIZE } from '../lib/runtime.js';
+import { branchTarget, type Instruction } from '../lib/isa.js';
+import {
+  assign, bin, bool, brk, call, expr, id, ifStmt, index, logical, num, ret, switchStmt, type Expr, type Stmt,
+} from './ast.js';
+import { RT, STATE, functionName, hi, lo, type LowerContext } from './context.js';
+
+/** `if (COUNT > BUDGET) BUDGETFAIL(pc, BUDGET);` — the budget rule's check (lib/runtime.ts BUDGET_RULE). */
+export function budgetCheck(pc: number): Stmt {
+  return ifStmt(bin('>', id(STATE.count), id(STATE.budget)), [
+    expr(call(RT.budgetFail, [num(pc), id(STATE.budget)])),
+  ]);
+}
+
+/** Ends the whole run with r0 = 0: `UNWOUND = true; RET[1] = 0; return 0;`. */
+export function endRun(): Stmt[] {
+  return [assign(STATE.unwound, bool(true)), assign(index(RT.ret, num(1)), num(0)), ret(num(0))];
+}
+
+/** exit: `RET[1] = r0h; return r0;` (the caller, or the runner, reads the high half from RET[1]). */
+export function lowerExit(ctx: LowerContext, insn: Instruction): Stmt[] {
+  return [assign(index(RT.ret, num(1)), id(hi(0))), ret(id(lo(0)))];
+}
+
+/** r1, r1h, ..., r5, r5h: the argument registers, for helpers and local calls alike. */
+function argRegs(): Expr[] {
+  return [1, 2, 3, 4, 5].flatMap((r) => [id(lo(r)), id(hi(r))]);
+}
+
+/** `(r0 | r0h) === 0`: the helper returned 0 (all 64 bits). */
+function r0IsZero(): Expr {
+  return bin('===', bin('|', id(lo(0)), id(hi(0))), num(0));
+}
+
+/** r0 = helper(id)(r1..r5); `unwindIf` guards the unwind-on-success exit (undefined: none). */
+function helperCall(pc: number, helperId: Expr, unwindIf: Expr | undefined): Stmt[] {
+  const out = [
+    assign(lo(0), call(RT.callHelper, [helperId, num(pc), ...argRegs()])),
+    assign(hi(0), index(RT.ret, num(1))),
+  ];
+  if (unwindIf !== undefined) out.push(ifStmt(unwindIf, endRun()));
+  return out;
+}
+
+/** The depth check before a local call: the main function is frame 1, so DEPTH frames exist now. */
+function depthCheck(pc: number): Stmt {
+  return ifStmt(bin('>=', id(STATE.depth), id(STATE.maxDepth)), [expr(call(RT.depthFail, [num(pc)]))]);
+}
+
+/** `r0 = fT(r1, r1h, ..., r5, r5h, r10 - 512);` — the callee's frame is the next one down. */
+function invoke(target: number): Stmt {
+  return assign(lo(0), call(functionName(target), [...argRegs(), bin('-', id('r10'), num(FRAME_SIZE))]));
+}
+
+/** After a local call: the frame is gone, r0h comes back in RET[1], and an unwound run keeps unwinding. */
+function afterLocalCall(): Stmt[] {
+  return [
+    assign(STATE.depth, num(1), '-='),
+    assign(hi(0), index(RT.ret, num(1))),
+    ifStmt(id(STATE.unwound), [ret(num(0))]),
+  ];
+}
+
+export function lowerCall(ctx: LowerContext, insn: Instruction): Stmt[] {
+  const { pc } = insn;
+  // The budget is checked before the call happens (the count includes the call itself).
+  const out: Stmt[] = ctx.options.budget ? [budgetCheck(pc)] : [];
+  switch (insn.spec.kind) {
+    case 'call': {
+      // Unwind-on-success is decided at compile time: only the marked helper's call checks r0.
+      const unwinds = insn.imm === ctx.options.unwindHelper;
+      out.push(...helperCall(pc, num(insn.imm), unwinds ? r0IsZero() : undefined));
+      return out;
+    }
+    case 'call_local':
+      out.push(depthCheck(pc), assign(STATE.depth, num(1), '+='), invoke(branchTarget(insn)), ...afterLocalCall());
+      return out;
+    case 'callx':
+      out.push(...callx(ctx, insn));
+      return out;
+    default:
+      throw new Error(`internal: lowerCall given ${insn.spec.mnemonic} at pc ${pc}`);
+  }
+}
+
+/**
+ * callx rD: CALLX resolves the value (throwing for anything that is neither a
+ * function's code address nor a helper id); a function is then called through
+ * a switch over the program's function entries, statically, like a local call.
+ */
+function callx(ctx: LowerContext, insn: Instruction): Stmt[] {
+  const { pc, dst } = insn;
+  const regLo = id(lo(dst));
+  const regHi = dst === 10 ? num(0) : id(hi(dst));
+  // The helper id is copied to u first: dst may be r0, which the call overwrites
+  // before the unwind test reads the id.
+  const unwind = ctx.options.unwindHelper;
+  const unwindIf = unwind === undefined ? undefined : logical('&&', r0IsZero(), bin('===', id('u'), num(unwind)));
+  const cases = ctx.program.functions.map((entry) => ({ test: num(entry), body: [invoke(entry), brk()] }));
+  return [
+    assign('t', call(RT.callxTarget, [num(pc), regLo, regHi])),
+    ifStmt(
+      bin('<', id('t'), num(0)),
+      [assign('u', bin('>>>', id(lo(dst)), num(0))), ...helperCall(pc, id('u'), unwindIf)],
+      // CALLX only returns entries of program.functions, so one case always matches.
+      [depthCheck(pc), assign(STATE.depth, num(1), '+='), switchStmt(id('t'), cases), ...afterLocalCall()],
+    ),
+  ];
+}

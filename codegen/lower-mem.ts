@@ -1,0 +1,225 @@
+// Lowering of memory instructions: ldx, ldsx, st, stx, atomics and the legacy
+// packet loads (ldabs/ldind). Every access is bounds-checked inline against
+// the slot tables of lib/memory.ts (E/W: one past the last loadable/storable
+// address of the region owning each 16 MiB slot, 0 when unmapped or
+// read-only), then performed on the region's DataView, little-endian. A miss
+// calls FAULT, which throws the interpreter's MemoryAccessError; FAULT never
+// returns, so nothing after the check runs on a bad address.
+//
+// Shape of one access (base register rB, offset off, size n):
+//   a = (rB >>> 0) + off;     // the address, when rB's high half is 0
+//   i = a >>> 24;             // its slot
+//   if (rBh !== 0 || a < 0 || a + n > E[i]) FAULT(pc, rB, rBh, off, n, isStore);
+//   a = (a - B[i]) >>> 0;     // now the offset inside the region's view
+//   ... V[i].getInt32(a, true) ...
+//
+// The u64 address reg + sext(off) is a valid 32-bit address exactly when the
+// high half is 0 and a lies in [0, 2^32). `a < 0` is only possible (and only
+// tested) for a negative off. For off >= 0, a >= 2^32 needs no test of its
+// own: then a < 2^32 + 2^15, so `a >>> 24` is slot 0, which Memory never maps
+// (E[0] = W[0] = 0), and the end test fails.
+//
+// Registers: rN/rNh int32 pairs; r10 a plain number (no high half). Every
+// register the instruction reads is read into the temps a/i/t/u/v/w (or used)
+// before any register is assigned, so `ldxdw r1, [r1+0]` and fetch atomics
+// whose src is their base are safe.
+//
+// What it does not do: prove accesses safe to drop checks (a bounds check on
+// every access is a project rule), or align anything (eBPF allows unaligned
+// access; DataView does too).
+
+import type { Instruction } from '../lib/isa.js';
+import { SLOT_SHIFT } from '../lib/memory.js';
+import {
+  assign, bin, bool, call, cond, expr, id, ifStmt, index, logical, method, num, type Expr, type Stmt,
+} from './ast.js';
+import { RT, hi, lo, type LowerContext } from './context.js';
+import { endRun } from './lower-call.js';
+
+type MemWidth = 8 | 16 | 32 | 64;
+const BYTES: Readonly<Record<MemWidth, number>> = { 8: 1, 16: 2, 32: 4, 64: 8 };
+
+/** A register's low half as a value (r10, a plain number, is used as is: DataView setters and `|` truncate it). */
+function low(reg: number): Expr {
+  return id(lo(reg));
+}
+
+/** A register's high half as a value; r10 has none, so 0. */
+function high(reg: number): Expr {
+  return reg === 10 ? num(0) : id(hi(reg));
+}
+
+/** V[i] */
+function view(): Expr {
+  return index(RT.views, id('i'));
+}
+
+/** `a` (+ k): the byte offset inside the slot's view, after the bounds check. */
+function at(k = 0): Expr {
+  return k === 0 ? id('a') : bin('+', id('a'), num(k));
+}
+
+function get(kind: 'Uint8' | 'Int8' | 'Uint16' | 'Int16' | 'Int32', offset: Expr): Expr {
+  // Little-endian: our memory model. (Getting a single byte takes no flag.)
+  const args = kind === 'Uint8' || kind === 'Int8' ? [offset] : [offset, bool(true)];
+  return method(view(), `get${kind}`, args);
+}
+
+function set(kind: 'Uint8' | 'Uint16' | 'Int32', offset: Expr, value: Expr): Stmt {
+  const args = kind === 'Uint8' ? [offset, value] : [offset, value, bool(true)];
+  return expr(method(view(), `set${kind}`, args));
+}
+
+/**
+ * The bounds check of an access of `size` bytes at base + off, leaving the
+ * offset inside the region's view in `a` and the slot in `i`. Stores (and
+ * atomics) check against the write ends, so read-only regions fault.
+ */
+export function checkedAccess(pc: number, base: number, off: number, size: number, store: boolean): Stmt[] {
+  const baseLo = base === 10 ? id('r10') : bin('>>>', id(lo(base)), num(0));
+  const fails: Expr[] = [];
+  if (base !== 10) fails.push(bin('!==', id(hi(base)), num(0)));
+  if (off < 0) fails.push(bin('<', id('a'), num(0)));
+  fails.push(bin('>', bin('+', id('a'), num(size)), index(store ? RT.writeEnds : RT.ends, id('i'))));
+  const fault = call(RT.fault, [num(pc), id(lo(base)), high(base), num(off), num(size), bool(store)]);
+  return [
+    assign('a', off === 0 ? baseLo : off < 0 ? bin('-', baseLo, num(-off)) : bin('+', baseLo, num(off))),
+    assign('i', bin('>>>', id('a'), num(SLOT_SHIFT))),
+    ifStmt(fails.reduce((x, y) => logical('||', x, y)), [expr(fault)]),
+    // The offset is an integer in [0, 2^32) already; `>>> 0` lets V8 type it
+    // as uint32 instead of a double index (measured: loads ~15-25% faster).
+    assign('a', bin('>>>', bin('-', id('a'), index(RT.bases, id('i'))), num(0))),
+  ];
+}
+
+export function lowerMem(ctx: LowerContext, insn: Instruction): Stmt[] {
+  const { spec, pc, dst, src, off, imm } = insn;
+  const width = spec.width as MemWidth;
+  const size = BYTES[width];
+  switch (spec.kind) {
+    case 'ldx':
+    case 'ldsx':
+      return [...checkedAccess(pc, src, off, size, false), ...load(insn, width)];
+    case 'st': {
+      // st stores imm truncated to the width; for DW, imm sign-extended to 64 bits.
+      const value = width === 8 ? num(imm & 0xff) : width === 16 ? num(imm & 0xffff) : num(imm);
+      return [...checkedAccess(pc, dst, off, size, true), ...store(width, value, num(imm < 0 ? -1 : 0))];
+    }
+    case 'stx':
+      return [...checkedAccess(pc, dst, off, size, true), ...store(width, low(src), high(src))];
+    case 'atomic':
+      // An atomic is a write: checked as a store before anything is read,
+      // so a read-only or missing target faults as a store (as in the interpreter).
+      return [...checkedAccess(pc, dst, off, size, true), ...(width === 32 ? atomic32(insn) : atomic64(insn))];
+    case 'ldabs':
+    case 'ldind':
+      return packetLoad(insn, size);
+    default:
+      throw new Error(`internal: lowerMem given ${spec.mnemonic} at pc ${pc}`);
+  }
+}
+
+/** ldx zero-extends (hi = 0); ldsx sign-extends (hi = copies of the sign bit). */
+function load(insn: Instruction, width: MemWidth): Stmt[] {
+  const d = insn.dst;
+  const signed = insn.spec.kind === 'ldsx';
+  if (width === 64) {
+    return [assign(lo(d), get('Int32', at())), assign(hi(d), get('Int32', at(4)))];
+  }
+  const kind = width === 8 ? (signed ? 'Int8' : 'Uint8') : width === 16 ? (signed ? 'Int16' : 'Uint16') : 'Int32';
+  return [
+    assign(lo(d), get(kind, at())),
+    assign(hi(d), signed ? bin('>>', id(lo(d)), num(31)) : num(0)),
+  ];
+}
+
+/** Stores the low `width` bits of the value whose halves are given. */
+function store(width: MemWidth, valueLo: Expr, valueHi: Expr): Stmt[] {
+  switch (width) {
+    case 8: return [set('Uint8', at(), valueLo)];
+    case 16: return [set('Uint16', at(), valueLo)];
+    case 32: return [set('Int32', at(), valueLo)];
+    case 64: return [set('Int32', at(), valueLo), set('Int32', at(4), valueHi)];
+  }
+}
+
+const BITWISE = { or: '|', and: '&', xor: '^' } as const;
+
+/** W atomics: t = old value; the result is truncated to 32 bits by setInt32. */
+function atomic32(insn: Instruction): Stmt[] {
+  const { spec, src } = insn;
+  const out: Stmt[] = [assign('t', get('Int32', at()))];
+  switch (spec.atomic!) {
+    case 'cmpxchg':
+      // Stores src only when memory equals r0's low 32 bits; r0 always gets the old value, zero-extended.
+      out.push(ifStmt(bin('===', id('t'), id(lo(0))), [set('Int32', at(), low(src))]));
+      out.push(assign(lo(0), id('t')), assign(hi(0), num(0)));
+      return out;
+    case 'xchg':
+      out.push(set('Int32', at(), low(src)));
+      break;
+    case 'add':
+      out.push(set('Int32', at(), bin('+', id('t'), low(src))));
+      break;
+    case 'or': case 'and': case 'xor':
+      out.push(set('Int32', at(), bin(BITWISE[spec.atomic!], id('t'), low(src))));
+      break;
+  }
+  // Fetch forms hand the old value, zero-extended, to src (never r10: the validator forbids writing it).
+  if (spec.fetch === true) out.push(assign(lo(src), id('t')), assign(hi(src), num(0)));
+  return out;
+}
+
+/** DW atomics: t/u = old low/high halves, v/w = new ones where computed. */
+function atomic64(insn: Instruction): Stmt[] {
+  const { spec, src } = insn;
+  const out: Stmt[] = [assign('t', get('Int32', at())), assign('u', get('Int32', at(4)))];
+  switch (spec.atomic!) {
+    case 'cmpxchg':
+      // Stores src only when memory equals all 64 bits of r0; r0 always gets the old value.
+      out.push(ifStmt(
+        logical('&&', bin('===', id('t'), id(lo(0))), bin('===', id('u'), id(hi(0)))),
+        [set('Int32', at(), low(src)), set('Int32', at(4), high(src))],
+      ));
+      out.push(assign(lo(0), id('t')), assign(hi(0), id('u')));
+      return out;
+    case 'xchg':
+      out.push(set('Int32', at(), low(src)), set('Int32', at(4), high(src)));
+      break;
+    case 'add':
+      // 64-bit add on halves: the low half wrapped (carry) iff it came out below an operand.
+      out.push(
+        assign('v', bin('|', bin('+', id('t'), low(src)), num(0))),
+        assign('w', bin('+', bin('+', id('u'), high(src)),
+          cond(bin('<', bin('>>>', id('v'), num(0)), bin('>>>', id('t'), num(0))), num(1), num(0)))),
+        set('Int32', at(), id('v')),
+        set('Int32', at(4), id('w')),
+      );
+      break;
+    case 'or': case 'and': case 'xor': {
+      const op = BITWISE[spec.atomic!];
+      out.push(set('Int32', at(), bin(op, id('t'), low(src))), set('Int32', at(4), bin(op, id('u'), high(src))));
+      break;
+    }
+  }
+  if (spec.fetch === true) out.push(assign(lo(src), id('t')), assign(hi(src), id('u')));
+  return out;
+}
+
+/**
+ * ldabs/ldind: r0 = big-endian load from the packet at imm (+ the full u64
+ * src for IND). PKT returns the value, or -1 when the offset is outside the
+ * packet, which ends the whole run with r0 = 0 (Linux's socket-filter rule).
+ */
+function packetLoad(insn: Instruction, size: number): Stmt[] {
+  const { pc, src, imm } = insn;
+  const ind = insn.spec.kind === 'ldind';
+  const args = [num(pc), ind ? low(src) : num(0), ind ? high(src) : num(0), num(imm), num(size)];
+  return [
+    assign('t', call(RT.packetLoad, args)),
+    ifStmt(bin('<', id('t'), num(0)), endRun()),
+    // A W value can exceed 2^31: `| 0` keeps the int32 convention (same bits).
+    assign(lo(0), bin('|', id('t'), num(0))),
+    assign(hi(0), num(0)),
+  ];
+}

@@ -1,0 +1,220 @@
+// The runtime object a compiled module is instantiated with: the only thing
+// generated code can reach. Its keys are the RT binding names of context.ts
+// (plus MAXDEPTH, which the module binds once); every slow or rare path
+// (faults, helper calls, callx resolution, budget and depth errors, packet
+// loads, 64-bit division) lives here, behind a plain function call, so the
+// generated code stays small and monomorphic.
+//
+// Every error thrown here is the one the interpreter throws for the same
+// situation (same class, code, message and fields): the JIT is checked
+// against it. Where the interpreter exports the logic (helper result
+// normalization) it is reused, not copied.
+//
+// What it does not do: keep any module-level state. Everything per instance
+// (the packet of the current run) lives in the closure of createRuntime.
+
+import { EbpfError, BudgetExceededError, ExecutionError, HelperError, MemoryAccessError } from '../lib/errors.js';
+import { normalizeHelperResult } from '../lib/interpreter.js';
+import { codeTarget } from '../lib/code-address.js';
+import { SLOT_SHIFT, type Memory } from '../lib/memory.js';
+import type { Program } from '../lib/program.js';
+import type { HelperContext, HelperFn } from '../lib/runtime.js';
+import { div64, mod64, sdiv64, smod64 } from './arith64.js';
+import type { RT } from './context.js';
+
+/** Fails to compile unless T has every RT binding name as a key. */
+type HasEveryBinding<T extends Record<(typeof RT)[keyof typeof RT], unknown>> = T;
+
+/** 64-bit slow path: (alo, ahi, blo, bhi) -> low half, high half in RET[1]. */
+export type Arith64 = (alo: number, ahi: number, blo: number, bhi: number) => number;
+
+/**
+ * The runtime object. A type alias (not an interface) so it is assignable to
+ * Record<string, unknown>, what the emitter and the test harness take.
+ */
+export type JitRuntime = HasEveryBinding<{
+  /** Memory.tables, shared (not copied): map/unmap update them in place. */
+  readonly V: DataView[];
+  readonly B: Float64Array;
+  readonly E: Float64Array;
+  readonly W: Float64Array;
+  /** Int32Array(2): RET[0] low half, RET[1] high half of a returned 64-bit value. */
+  readonly RET: Int32Array;
+  /** Throws the MemoryAccessError of the access at u64(hi:lo + off). */
+  readonly FAULT: (pc: number, lo: number, hi: number, off: number, size: number, isStore: boolean) => never;
+  /** Calls helper `id`; returns r0's low half, high half in RET[1] (and low in RET[0]). */
+  readonly CALL: (
+    id: number, pc: number,
+    r1: number, r1h: number, r2: number, r2h: number, r3: number, r3h: number,
+    r4: number, r4h: number, r5: number, r5h: number,
+  ) => number;
+  /** A callx value: a function entry pc (>= 0), -1 for a helper (id = lo), else throws. */
+  readonly CALLX: (pc: number, lo: number, hi: number) => number;
+  /** Throws BudgetExceededError(pc, budget). */
+  readonly BUDGETFAIL: (pc: number, budget: number) => never;
+  /** Throws ExecutionError CALL_DEPTH_EXCEEDED. */
+  readonly DEPTHFAIL: (pc: number) => never;
+  /**
+   * LD_ABS/LD_IND: the big-endian value (unsigned, as a number) of `size`
+   * bytes at packet offset u64(hi:lo) + imm, or -1 when outside the packet.
+   */
+  readonly PKT: (pc: number, lo: number, hi: number, imm: number, size: number) => number;
+  readonly DIV64: Arith64;
+  readonly MOD64: Arith64;
+  readonly SDIV64: Arith64;
+  readonly SMOD64: Arith64;
+  /** Maximum number of frames (main + nested local calls); bound once as MAXDEPTH. */
+  readonly MAXDEPTH: number;
+  /** Sets the packet LD_ABS/LD_IND read, for the runs that follow (the runner calls it per run). */
+  readonly setPacket: (address: number, length: number) => void;
+}>;
+
+const TWO32 = 4294967296;
+
+/** u64 BigInt from int32 halves (either sign: only the bits count). */
+function toU64(lo: number, hi: number): bigint {
+  // Most helper arguments are small: skip the shift when the high half is 0.
+  return hi === 0 ? BigInt(lo >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+
+/**
+ * The message of a non-EbpfError a helper threw, worded as the interpreter
+ * words it (lib/interpreter.ts keeps its copy private).
+ */
+function describeThrown(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  try {
+    return String(e);
+  } catch {
+    return 'threw a value that cannot be printed';
+  }
+}
+
+export function createRuntime(
+  memory: Memory,
+  helpers: ReadonlyMap<number, HelperFn>,
+  program: Program,
+  maxCallDepth: number,
+): JitRuntime {
+  const { views, bases, ends } = memory.tables;
+  const ret = new Int32Array(2);
+  const functions = new Set(program.functions);
+  // The packet of the current run (per instance, set by the runner).
+  let packetAddress = 0;
+  let packetLength = 0;
+
+  function FAULT(pc: number, lo: number, hi: number, off: number, size: number, isStore: boolean): never {
+    const address = BigInt.asUintN(64, toU64(lo, hi) + BigInt(off));
+    const kind = isStore ? 'store' : 'load';
+    // Memory.resolve words the reason (NULL, unmapped, past the end, read-only)
+    // exactly as the interpreter's access would.
+    memory.resolve(address, size, kind, pc);
+    // Unreachable while the slot tables and resolve agree; a fault must never return.
+    throw new MemoryAccessError(pc, address, size, kind);
+  }
+
+  function CALL(
+    id: number, pc: number,
+    r1: number, r1h: number, r2: number, r2h: number, r3: number, r3h: number,
+    r4: number, r4h: number, r5: number, r5h: number,
+  ): number {
+    // Looked up per call, as the interpreter does: the helper map is live.
+    const fn = helpers.get(id);
+    if (fn === undefined) throw new ExecutionError('UNKNOWN_HELPER', `unknown helper ${id}`, pc);
+    const ctx: HelperContext = { memory, pc, id };
+    let result: unknown;
+    try {
+      result = fn(toU64(r1, r1h), toU64(r2, r2h), toU64(r3, r3h), toU64(r4, r4h), toU64(r5, r5h), ctx);
+    } catch (e) {
+      // Our own errors (a helper's bad memory access, say) keep their class and position.
+      if (e instanceof EbpfError) throw e;
+      throw new HelperError(describeThrown(e), pc, id);
+    }
+    let lo: number;
+    let hi: number;
+    if (typeof result === 'number' && Number.isSafeInteger(result)) {
+      // Fast path, same value as normalizeHelperResult: a safe integer wraps
+      // to u64 in two's complement; floor keeps the borrow of negatives.
+      lo = result | 0;
+      hi = Math.floor(result / TWO32) | 0;
+    } else {
+      const v = normalizeHelperResult(result, pc, id);
+      lo = Number(BigInt.asIntN(32, v));
+      hi = Number(BigInt.asIntN(32, v >> 32n));
+    }
+    ret[0] = lo;
+    ret[1] = hi;
+    return lo;
+  }
+
+  function CALLX(pc: number, lo: number, hi: number): number {
+    // Same order as the interpreter: a function's code address first, then a helper id.
+    if (hi === 0) {
+      const target = codeTarget(lo >>> 0);
+      if (target !== undefined && functions.has(target)) return target;
+      if (helpers.has(lo >>> 0)) return -1;
+    }
+    const value = toU64(lo, hi);
+    throw new ExecutionError('BAD_CALLX_TARGET', `callx target 0x${value.toString(16)} is neither a function nor a helper`, pc);
+  }
+
+  function BUDGETFAIL(pc: number, budget: number): never {
+    throw new BudgetExceededError(pc, budget);
+  }
+
+  function DEPTHFAIL(pc: number): never {
+    throw new ExecutionError('CALL_DEPTH_EXCEEDED', `call depth limit of ${maxCallDepth} frames exceeded`, pc);
+  }
+
+  function PKT(pc: number, lo: number, hi: number, imm: number, size: number): number {
+    // The interpreter adds the full u64 register and imm without wrapping.
+    // A high half above 1 puts the offset at >= 2^33 - 2^31, past any packet
+    // (regions are < 2^32 bytes); otherwise the sum is exact in a double.
+    const h = hi >>> 0;
+    if (h > 1) return -1;
+    const offset = h * TWO32 + (lo >>> 0) + imm;
+    if (offset < 0 || offset + size > packetLength) return -1;
+    const address = packetAddress + offset;
+    const s = address >>> SLOT_SHIFT;
+    if (address >= TWO32 || address + size > ends[s]!) {
+      // Not mapped as the runner promised: take the interpreter's own path,
+      // which faults exactly as it would (or reads, little-endian, then swaps).
+      const raw = Number(memory.load(BigInt(address), size as 1 | 2 | 4, pc));
+      if (size === 1) return raw;
+      if (size === 2) return ((raw & 0xff) << 8) | (raw >>> 8);
+      return (((raw & 0xff) << 24) | ((raw & 0xff00) << 8) | ((raw >>> 8) & 0xff00) | (raw >>> 24)) >>> 0;
+    }
+    const view = views[s]!;
+    const at = address - bases[s]!;
+    // Network byte order: DataView's default (big-endian) reads it directly.
+    switch (size) {
+      case 1: return view.getUint8(at);
+      case 2: return view.getUint16(at);
+      default: return view.getUint32(at);
+    }
+  }
+
+  return {
+    V: views,
+    B: bases,
+    E: ends,
+    W: memory.tables.writeEnds,
+    RET: ret,
+    FAULT,
+    CALL,
+    CALLX,
+    BUDGETFAIL,
+    DEPTHFAIL,
+    PKT,
+    // Bound to this instance's RET, where the slow paths leave the high half.
+    DIV64: (alo, ahi, blo, bhi) => div64(alo, ahi, blo, bhi, ret),
+    MOD64: (alo, ahi, blo, bhi) => mod64(alo, ahi, blo, bhi, ret),
+    SDIV64: (alo, ahi, blo, bhi) => sdiv64(alo, ahi, blo, bhi, ret),
+    SMOD64: (alo, ahi, blo, bhi) => smod64(alo, ahi, blo, bhi, ret),
+    MAXDEPTH: maxCallDepth,
+    setPacket(address: number, length: number): void {
+      packetAddress = address;
+      packetLength = length;
+    },
+  };
+}

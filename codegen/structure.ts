@@ -1,0 +1,447 @@
+// Basic blocks to structured JavaScript: labeled blocks left with `break` for
+// forward edges, labeled `while (true)` loops entered again with `continue`
+// for back edges, and a switch-dispatch loop when no such structure exists.
+//
+// Reducible functions follow Norman Ramsey, "Beyond Relooper" (JFP 2022):
+// walk the dominator tree; a loop header x becomes `L_bx: while (true) {...}`;
+// each dominator-tree child y of x that is a merge node (two or more forward
+// predecessors) is placed right after a labeled block `B_by: { ... }` that
+// holds the code of x, and is reached with `break B_by`; a child with a
+// single forward predecessor is inlined at the branch that reaches it. Merge
+// children are nested by decreasing reverse-postorder number, so every
+// forward branch targets an enclosing label. Every path ends in an explicit
+// break/continue/return: in JS, falling off a loop body repeats the loop.
+//
+// Where JS differs from the paper's wasm:
+// - Labels are names, so no label context is needed to compute branch depths.
+// - A conditional whose one side leaves (break/continue) is written
+//   `if (test) { leave } other side...` with the other side flat after it,
+//   and when both sides are inlined subtrees, the smaller one goes inside the
+//   `if` (an `else` only when both are small). Nesting through ifs then grows
+//   like log2 of the function size (a heavy-path argument), instead of with
+//   the length of an if-cascade.
+// - A jump at the very end of its label's body (`break B_by` falling into y,
+//   `continue L_bx` at the end of the loop body) is removed afterwards, and a
+//   label nothing refers to any more is dropped (a block's body is spliced
+//   into its parent list).
+//
+// Irreducible functions use a dispatch loop over the whole function:
+//   let blk = 0; D: while (true) { switch (blk) { case 0: ...; blk = 3; continue D; ... } }
+// So do reducible ones whose structured form would nest deeper than
+// MAX_NESTING (thousands of merge nodes under one dominator): printing and
+// parsing deeply nested JS recurses, in astring and in V8.
+//
+// The work happens in two phases: a hook-free plan (the Node tree below) is
+// built and checked for depth first, then converted to ESTree while calling
+// the hooks, so every hook is called once per emitted item, whichever form
+// wins. Both phases use explicit stacks: 10,000-block functions must not
+// overflow the JS call stack. Output size is linear: no block is duplicated.
+
+import type * as ES from 'estree';
+import type { Instruction } from '../lib/isa.js';
+import { assign, block, brk, cont, id, ifStmt, labeled, letDecl, loop, num, switchStmt, unary, type Expr, type Stmt } from './ast.js';
+import type { BasicBlock, FunctionCfg } from './cfg.js';
+
+export interface StructureHooks {
+  /**
+   * Statements for the block's instructions, excluding a jump/branch/exit
+   * terminator instruction (a 'fall' block's last instruction IS included).
+   * They run in sequence with other blocks' statements in one scope: a
+   * top-level let/const/class/function declaration gets the statements
+   * wrapped in a `{ }` block.
+   */
+  body(block: BasicBlock): Stmt[];
+  /**
+   * JS expression, true when the block's branch terminator is taken. It must
+   * have no side effects: it may be left out when both sides of the branch
+   * end up at the same place.
+   */
+  test(block: BasicBlock): Expr;
+  /** Statements to run on a taken jump whose target pc <= the jump's pc (budget check); called once per such emitted edge. */
+  backwardJump(insn: Instruction): Stmt[];
+  /** Statements for the block's exit terminator (they end in a return). */
+  exit(block: BasicBlock): Stmt[];
+}
+
+/** The dispatch loop's block variable and label. */
+export const DISPATCH_VAR = 'blk';
+export const DISPATCH_LABEL = 'D';
+
+export function loopLabel(blockId: number): string {
+  return `L_b${blockId}`;
+}
+
+export function blockLabel(blockId: number): string {
+  return `B_b${blockId}`;
+}
+
+/**
+ * Deepest nesting of labeled blocks, loops and ifs the structured form may
+ * use before the dispatch form is used instead. astring prints a nesting
+ * level with a handful of stack frames and V8 parses with a bounded stack;
+ * compiler output stays far below this.
+ */
+export const MAX_NESTING = 500;
+
+/**
+ * An `if` takes an `else` only when both sides are inlined subtrees of at
+ * most this many blocks (a diamond reads better as if/else); otherwise the
+ * larger side follows the `if` flat, which keeps nesting logarithmic.
+ */
+const ELSE_MAX_BLOCKS = 8;
+
+/** Statements for one BPF function's control flow (without its local declarations). */
+export function structureFunction(cfg: FunctionCfg, hooks: StructureHooks): Stmt[] {
+  if (cfg.reducible) {
+    const plan = planStructured(cfg);
+    if (plan !== undefined) return convert(cfg, plan, hooks);
+  }
+  return dispatchFunction(cfg, hooks);
+}
+
+// ---------------------------------------------------------------------------
+// The plan: control flow with block references in place of hook output.
+
+type Node =
+  | { readonly k: 'code'; readonly block: number }
+  | { readonly k: 'exit'; readonly block: number }
+  | { readonly k: 'back'; readonly insn: Instruction }
+  | { readonly k: 'break' | 'continue'; readonly target: number }
+  | { readonly k: 'loop'; readonly header: number; readonly body: Node[] }
+  | { readonly k: 'block'; readonly merge: number; readonly body: Node[] }
+  /** `if (test of block) then else`; `negate` tests for the fallthrough side. */
+  | { readonly k: 'if'; readonly block: number; readonly negate: boolean; readonly then: Node[]; readonly else: Node[] | undefined };
+
+type LoopNode = Extract<Node, { k: 'loop' }>;
+type BlockNode = Extract<Node, { k: 'block' }>;
+
+interface Plan {
+  readonly root: Node[];
+  /** References to each loop label / block label by block id, after tail jumps are removed. */
+  readonly loopRefs: Int32Array;
+  readonly blockRefs: Int32Array;
+}
+
+/** A dominator subtree to place: its code goes at the end of `out`. */
+interface Task {
+  readonly x: number;
+  readonly out: Node[];
+  readonly depth: number;
+}
+
+/** The structured plan, or undefined when it would nest deeper than MAX_NESTING. */
+function planStructured(cfg: FunctionCfg): Plan | undefined {
+  const { blocks, rpo, idom, loopHeaders } = cfg;
+  const nb = blocks.length;
+  const rpoIndex = new Int32Array(nb).fill(-1);
+  for (let i = 0; i < rpo.length; i++) rpoIndex[rpo[i]!] = i;
+
+  // Forward predecessors decide merge nodes; unreachable predecessors do not count.
+  const forwardPreds = new Int32Array(nb);
+  for (const b of rpo) {
+    for (const p of blocks[b]!.preds) {
+      if (rpoIndex[p]! >= 0 && rpoIndex[p]! < rpoIndex[b]!) forwardPreds[b]++;
+    }
+  }
+  // Dominator subtree sizes (a dominator precedes its subtree in reverse postorder).
+  const size = new Int32Array(nb);
+  for (let i = rpo.length - 1; i >= 0; i--) {
+    const b = rpo[i]!;
+    size[b]++;
+    if (i > 0) size[idom[b]!] += size[b]!;
+  }
+  // Merge children of each node, by decreasing reverse-postorder number: the
+  // latest one gets the outermost labeled block.
+  const mergeChildren: number[][] = new Array<number[]>(nb);
+  for (let i = rpo.length - 1; i > 0; i--) {
+    const b = rpo[i]!;
+    if (forwardPreds[b]! < 2) continue;
+    const parent = idom[b]!;
+    (mergeChildren[parent] ??= []).push(b);
+  }
+
+  const loopRefs = new Int32Array(nb);
+  const blockRefs = new Int32Array(nb);
+  const loops: LoopNode[] = [];
+  const labeledBlocks: BlockNode[] = [];
+  const root: Node[] = [];
+  const tasks: Task[] = [{ x: 0, out: root, depth: 0 }];
+  let maxDepth = 0;
+
+  /** How the edge src -> dst is taken: a jump to a label, or dst's subtree placed here. */
+  const edge = (src: number, dst: number, insn: Instruction | undefined, out: Node[], depth: number): void => {
+    // The budget rule counts backward jumps by pc, whatever the edge is in the graph.
+    if (insn !== undefined && blocks[dst]!.start <= insn.pc) out.push({ k: 'back', insn });
+    if (rpoIndex[dst]! <= rpoIndex[src]!) {
+      out.push({ k: 'continue', target: dst });
+      loopRefs[dst]++;
+    } else if (forwardPreds[dst]! >= 2) {
+      out.push({ k: 'break', target: dst });
+      blockRefs[dst]++;
+    } else {
+      tasks.push({ x: dst, out, depth });
+    }
+  };
+  const inlined = (src: number, dst: number): boolean => rpoIndex[dst]! > rpoIndex[src]! && forwardPreds[dst]! < 2;
+
+  for (let task = tasks.pop(); task !== undefined; task = tasks.pop()) {
+    const { x } = task;
+    let out = task.out;
+    let depth = task.depth;
+    if (loopHeaders.has(x)) {
+      const node: LoopNode = { k: 'loop', header: x, body: [] };
+      out.push(node);
+      loops.push(node);
+      out = node.body;
+      depth++;
+    }
+    for (const y of mergeChildren[x] ?? []) {
+      const node: BlockNode = { k: 'block', merge: y, body: [] };
+      out.push(node);
+      labeledBlocks.push(node);
+      // y's subtree follows the labeled block, in the list that holds it.
+      tasks.push({ x: y, out, depth });
+      out = node.body;
+      depth++;
+    }
+    if (depth + 1 > maxDepth) maxDepth = depth + 1;
+    if (maxDepth > MAX_NESTING) return undefined;
+
+    const bb = blocks[x]!;
+    out.push({ k: 'code', block: x });
+    const term = bb.terminator;
+    switch (term.kind) {
+      case 'exit':
+        out.push({ k: 'exit', block: x });
+        break;
+      case 'fall':
+        edge(x, term.next, undefined, out, depth);
+        break;
+      case 'jump':
+        edge(x, term.target, term.insn, out, depth);
+        break;
+      case 'branch': {
+        const { taken, fallthrough, insn } = term;
+        if (taken === fallthrough) {
+          // Offset 0: both sides continue at pc + 1, a forward edge.
+          edge(x, taken, insn, out, depth);
+          break;
+        }
+        const takenInline = inlined(x, taken);
+        const fallInline = inlined(x, fallthrough);
+        const then: Node[] = [];
+        if (!takenInline || !fallInline) {
+          // One side leaves: it goes in the `if`, the other follows flat.
+          const negate = !fallInline && takenInline;
+          if (negate) edge(x, fallthrough, undefined, then, depth + 1);
+          else edge(x, taken, insn, then, depth + 1);
+          out.push({ k: 'if', block: x, negate, then, else: undefined });
+          if (negate) edge(x, taken, insn, out, depth);
+          else edge(x, fallthrough, undefined, out, depth);
+        } else if (Math.max(size[taken]!, size[fallthrough]!) <= ELSE_MAX_BLOCKS) {
+          const els: Node[] = [];
+          edge(x, taken, insn, then, depth + 1);
+          edge(x, fallthrough, undefined, els, depth + 1);
+          out.push({ k: 'if', block: x, negate: false, then, else: els });
+        } else {
+          // Both sides are subtrees: the smaller nests, the larger stays flat.
+          const negate = size[fallthrough]! < size[taken]!;
+          if (negate) edge(x, fallthrough, undefined, then, depth + 1);
+          else edge(x, taken, insn, then, depth + 1);
+          out.push({ k: 'if', block: x, negate, then, else: undefined });
+          if (negate) edge(x, taken, insn, out, depth);
+          else edge(x, fallthrough, undefined, out, depth);
+        }
+        break;
+      }
+    }
+  }
+
+  for (const node of loops) dropTailJump(node.body, 'continue', node.header, loopRefs);
+  for (const node of labeledBlocks) dropTailJump(node.body, 'break', node.merge, blockRefs);
+  return { root, loopRefs, blockRefs };
+}
+
+/**
+ * Removes a `break`/`continue` to `target` found where falling off the end of
+ * `body` reaches the same place: at the end of the list, of an `if` arm that
+ * ends the list, or of a labeled block that ends the list. Loops are not
+ * entered (falling off a loop body repeats it).
+ */
+function dropTailJump(body: Node[], kind: 'break' | 'continue', target: number, refs: Int32Array): void {
+  const work: Node[][] = [body];
+  for (let list = work.pop(); list !== undefined; list = work.pop()) {
+    const last = list[list.length - 1];
+    if (last === undefined) continue;
+    if (last.k === kind && last.target === target) {
+      list.pop();
+      refs[target]--;
+    } else if (last.k === 'if') {
+      work.push(last.then);
+      if (last.else !== undefined) work.push(last.else);
+    } else if (last.k === 'block') {
+      work.push(last.body);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Plan to ESTree, calling the hooks in document order.
+
+/** A list of plan nodes being converted into `out`, or an `if` to assemble once its arms are done. */
+type Frame =
+  | { readonly k: 'list'; readonly nodes: readonly Node[]; i: number; readonly out: Stmt[] }
+  | { readonly k: 'if'; readonly out: Stmt[]; readonly at: number; readonly test: Expr; readonly negate: boolean; readonly then: Stmt[]; readonly else: Stmt[] };
+
+const PLACEHOLDER: ES.EmptyStatement = Object.freeze({ type: 'EmptyStatement' }) as ES.EmptyStatement;
+
+function convert(cfg: FunctionCfg, plan: Plan, hooks: StructureHooks): Stmt[] {
+  const { blocks } = cfg;
+  const result: Stmt[] = [];
+  const frames: Frame[] = [{ k: 'list', nodes: plan.root, i: 0, out: result }];
+  while (frames.length > 0) {
+    const frame = frames[frames.length - 1]!;
+    if (frame.k === 'if') {
+      frames.pop();
+      finishIf(frame);
+      continue;
+    }
+    if (frame.i === frame.nodes.length) {
+      frames.pop();
+      continue;
+    }
+    const node = frame.nodes[frame.i++]!;
+    const out = frame.out;
+    switch (node.k) {
+      case 'code':
+        place(out, hooks.body(blocks[node.block]!));
+        break;
+      case 'exit':
+        place(out, hooks.exit(blocks[node.block]!));
+        break;
+      case 'back':
+        place(out, hooks.backwardJump(node.insn));
+        break;
+      case 'break':
+        out.push(brk(blockLabel(node.target)));
+        break;
+      case 'continue':
+        out.push(cont(loopLabel(node.target)));
+        break;
+      case 'loop': {
+        const body: Stmt[] = [];
+        out.push(plan.loopRefs[node.header]! > 0 ? labeled(loopLabel(node.header), loop(body)) : loop(body));
+        frames.push({ k: 'list', nodes: node.body, i: 0, out: body });
+        break;
+      }
+      case 'block':
+        if (plan.blockRefs[node.merge]! > 0) {
+          const body: Stmt[] = [];
+          out.push(labeled(blockLabel(node.merge), block(body)));
+          frames.push({ k: 'list', nodes: node.body, i: 0, out: body });
+        } else {
+          // Nothing breaks out of it any more: its body joins the parent list.
+          frames.push({ k: 'list', nodes: node.body, i: 0, out });
+        }
+        break;
+      case 'if': {
+        const test = hooks.test(blocks[node.block]!);
+        const at = out.length;
+        out.push(PLACEHOLDER);
+        const ifFrame: Frame = { k: 'if', out, at, test, negate: node.negate, then: [], else: [] };
+        frames.push(ifFrame);
+        if (node.else !== undefined) frames.push({ k: 'list', nodes: node.else, i: 0, out: ifFrame.else });
+        frames.push({ k: 'list', nodes: node.then, i: 0, out: ifFrame.then });
+        break;
+      }
+    }
+  }
+  return result;
+}
+
+/** Replaces an `if`'s placeholder, now that both arms are known; an arm emptied by tail-jump removal is dropped. */
+function finishIf(frame: Extract<Frame, { k: 'if' }>): void {
+  let { then, else: els, negate } = frame;
+  if (then.length === 0) {
+    if (els.length === 0) {
+      // Both sides continue at the same place (nothing was pushed after the placeholder).
+      frame.out.pop();
+      return;
+    }
+    [then, els] = [els, then];
+    negate = !negate;
+  }
+  frame.out[frame.at] = ifStmt(negate ? unary('!', frame.test) : frame.test, then, els);
+}
+
+/** Appends hook statements (a loop, not a spread: a block may hold a million of them). */
+function place(out: Stmt[], stmts: readonly Stmt[]): void {
+  if (stmts.some(declaresInBlockScope)) {
+    out.push(block([...stmts]));
+    return;
+  }
+  for (const s of stmts) out.push(s);
+}
+
+function declaresInBlockScope(s: Stmt): boolean {
+  return (s.type === 'VariableDeclaration' && s.kind !== 'var') || s.type === 'ClassDeclaration' || s.type === 'FunctionDeclaration';
+}
+
+// ---------------------------------------------------------------------------
+// Dispatch form.
+
+/**
+ * The function as one dispatch loop: `let blk = 0; D: while (true) { switch (blk) { ... } }`,
+ * a case per reachable block in reverse postorder. A case whose last edge
+ * goes to the next case falls through into it.
+ */
+export function dispatchFunction(cfg: FunctionCfg, hooks: StructureHooks): Stmt[] {
+  const { blocks, rpo } = cfg;
+  const cases: { test: Expr; body: Stmt[] }[] = [];
+  for (let i = 0; i < rpo.length; i++) {
+    const bb = blocks[rpo[i]!]!;
+    const nextCase = i + 1 < rpo.length ? rpo[i + 1]! : -1;
+    const body: Stmt[] = [];
+    place(body, hooks.body(bb));
+    const term = bb.terminator;
+    switch (term.kind) {
+      case 'exit':
+        place(body, hooks.exit(bb));
+        break;
+      case 'fall':
+        dispatchEdge(cfg, hooks, term.next, undefined, body, nextCase);
+        break;
+      case 'jump':
+        dispatchEdge(cfg, hooks, term.target, term.insn, body, nextCase);
+        break;
+      case 'branch':
+        if (term.taken === term.fallthrough) {
+          dispatchEdge(cfg, hooks, term.taken, term.insn, body, nextCase);
+        } else {
+          const then: Stmt[] = [];
+          dispatchEdge(cfg, hooks, term.taken, term.insn, then, -1);
+          body.push(ifStmt(hooks.test(bb), then));
+          dispatchEdge(cfg, hooks, term.fallthrough, undefined, body, nextCase);
+        }
+        break;
+    }
+    cases.push({ test: num(bb.id), body });
+  }
+  return [
+    letDecl([DISPATCH_VAR], num(0)),
+    labeled(DISPATCH_LABEL, loop([switchStmt(id(DISPATCH_VAR), cases)])),
+  ];
+}
+
+/**
+ * An edge in dispatch form: the budget hook on a backward jump, then
+ * `blk = dst; continue D;`, or nothing when dst is `fallsInto`, the case
+ * that follows (-1 inside an `if`, where nothing falls through).
+ */
+function dispatchEdge(
+  cfg: FunctionCfg, hooks: StructureHooks, dst: number, insn: Instruction | undefined, out: Stmt[], fallsInto: number,
+): void {
+  if (insn !== undefined && cfg.blocks[dst]!.start <= insn.pc) place(out, hooks.backwardJump(insn));
+  if (dst === fallsInto) return;
+  out.push(assign(DISPATCH_VAR, num(dst)), cont(DISPATCH_LABEL));
+}
