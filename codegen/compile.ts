@@ -2,7 +2,7 @@
 // generated source, for inspection). Pure apart from `new Function`.
 
 import { JitError } from '../lib/errors.js';
-import type { Memory } from '../lib/memory.js';
+import type { Memory, Region } from '../lib/memory.js';
 import type { Program } from '../lib/program.js';
 import type { HelperFn } from '../lib/runtime.js';
 import type { CompileOptions } from './context.js';
@@ -13,6 +13,8 @@ export interface JitTarget {
   readonly memory: Memory;
   readonly helpers: ReadonlyMap<number, HelperFn>;
   readonly maxCallDepth: number;
+  /** The stack region: maxCallDepth frames of FRAME_SIZE bytes below its end. */
+  readonly stack: Region;
 }
 
 export interface CompiledProgram {
@@ -29,7 +31,7 @@ export function jitSource(program: Program, options: CompileOptions): string {
 
 export function compileProgram(program: Program, options: CompileOptions, target: JitTarget): CompiledProgram {
   const source = printModule(buildModule(program, { ...options, comments: false }), false);
-  const runtime = createRuntime(target.memory, target.helpers, program, target.maxCallDepth);
+  const runtime = createRuntime(target.memory, target.helpers, program, target.maxCallDepth, target.stack);
   let entry: EntryFn;
   try {
     entry = instantiate(source, runtime);

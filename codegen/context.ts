@@ -32,6 +32,10 @@ export const RT = {
   ends: 'E',
   /** Same for stores: 0 if unmapped or read-only (Float64Array). */
   writeEnds: 'W',
+  /** DataView of the stack region (for r10-relative accesses proven inside the frame). */
+  stack: 'S',
+  /** Base address of the stack region. */
+  stackBase: 'SB',
   /** Int32Array(2) scratch: RET[1] carries a returned high half; RET[0] a helper's low half. */
   ret: 'RET',
   /**
@@ -73,6 +77,9 @@ export const STATE = {
   /** Set when the unwind helper returned 0: every frame returns at once. */
   unwound: 'UNWOUND',
 } as const;
+
+/** Per-function local: r10 - SB, the frame pointer as an offset in the stack's view. */
+export const STACK_OFFSET = 'sp';
 
 /** Temporaries every generated function declares (numbers only). */
 export const TEMPS = ['a', 'i', 't', 'u', 'v', 'w'] as const;

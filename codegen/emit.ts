@@ -9,10 +9,10 @@ import type * as ES from 'estree';
 import { formatInstruction } from '../lib/disasm.js';
 import type { Program } from '../lib/program.js';
 import {
-  assign, call, constDecl, expr, fn, id, letDecl, member, num, ret, str, withComments, type Expr, type Stmt,
+  assign, bin, call, constDecl, expr, fn, id, letDecl, member, num, ret, str, withComments, type Expr, type Stmt,
 } from './ast.js';
 import { buildFunctionCfgs, type BasicBlock, type FunctionCfg } from './cfg.js';
-import { RT, STATE, TEMPS, functionName, hi, lo, type CompileOptions, type LowerContext } from './context.js';
+import { RT, STACK_OFFSET, STATE, TEMPS, functionName, hi, lo, type CompileOptions, type LowerContext } from './context.js';
 import { lowerInsn } from './lower.js';
 import { budgetCheck, lowerExit } from './lower-call.js';
 import { lowerCondition } from './lower-jmp.js';
@@ -70,7 +70,12 @@ function functionBody(ctx: LowerContext, cfg: FunctionCfg, options: EmitOptions)
       return lowerExit(ctx, block.terminator.insn);
     },
   };
-  return [letDecl(ZEROED, num(0)), letDecl([...TEMPS], num(0)), ...structureFunction(cfg, hooks)];
+  return [
+    letDecl(ZEROED, num(0)),
+    letDecl([...TEMPS], num(0)),
+    constDecl(STACK_OFFSET, bin('-', id('r10'), id(RT.stackBase))),
+    ...structureFunction(cfg, hooks),
+  ];
 }
 
 /** The module as an ESTree Program (the body of `new Function("rt", ...)`). */

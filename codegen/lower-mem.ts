@@ -24,16 +24,23 @@
 // before any register is assigned, so `ldxdw r1, [r1+0]` and fetch atomics
 // whose src is their base are safe.
 //
-// What it does not do: prove accesses safe to drop checks (a bounds check on
-// every access is a project rule), or align anything (eBPF allows unaligned
-// access; DataView does too).
+// One access is checked at compile time instead: r10 plus a constant offset
+// inside the current frame ([r10 - 512, r10)). Every frame's r10 is
+// stackTop - k * 512 with k < maxCallDepth, and the stack region spans
+// [stackTop - maxCallDepth * 512, stackTop), so such an access is always in
+// the stack region; it goes straight to the stack's view S at `sp + off`,
+// sp being r10 - SB (the stack's base), computed once per function.
+//
+// What it does not do: align anything (eBPF allows unaligned access;
+// DataView does too).
 
 import type { Instruction } from '../lib/isa.js';
 import { SLOT_SHIFT } from '../lib/memory.js';
 import {
   assign, bin, bool, call, cond, expr, id, ifStmt, index, logical, method, num, type Expr, type Stmt,
 } from './ast.js';
-import { RT, hi, lo, type LowerContext } from './context.js';
+import { FRAME_SIZE } from '../lib/runtime.js';
+import { RT, STACK_OFFSET, hi, lo, type LowerContext } from './context.js';
 import { endRun } from './lower-call.js';
 
 type MemWidth = 8 | 16 | 32 | 64;
@@ -49,25 +56,46 @@ function high(reg: number): Expr {
   return reg === 10 ? num(0) : id(hi(reg));
 }
 
-/** V[i] */
-function view(): Expr {
-  return index(RT.views, id('i'));
+/** Where an access lands once checked: a DataView and the byte offset (+ k) in it. */
+interface Target {
+  readonly view: Expr;
+  at(k?: number): Expr;
 }
 
-/** `a` (+ k): the byte offset inside the slot's view, after the bounds check. */
-function at(k = 0): Expr {
-  return k === 0 ? id('a') : bin('+', id('a'), num(k));
+/** V[i] at `a` (+ k): the slot's view, after the run-time bounds check. */
+const CHECKED: Target = {
+  view: index(RT.views, id('i')),
+  at: (k = 0) => (k === 0 ? id('a') : bin('+', id('a'), num(k))),
+};
+
+/** The stack's view S at sp + off (+ k), for accesses proven inside the frame. */
+function frameTarget(off: number): Target {
+  return {
+    view: id(RT.stack),
+    at: (k = 0) => (off + k === 0 ? id(STACK_OFFSET) : bin(off + k < 0 ? '-' : '+', id(STACK_OFFSET), num(Math.abs(off + k)))),
+  };
 }
 
-function get(kind: 'Uint8' | 'Int8' | 'Uint16' | 'Int16' | 'Int32', offset: Expr): Expr {
+/** Is [r10 + off, r10 + off + size) inside the current frame? Then it is in bounds whatever the depth. */
+function inFrame(base: number, off: number, size: number): boolean {
+  return base === 10 && off >= -FRAME_SIZE && off + size <= 0;
+}
+
+/** The checks an access needs and where it then lands. */
+function access(pc: number, base: number, off: number, size: number, store: boolean): { checks: Stmt[]; target: Target } {
+  if (inFrame(base, off, size)) return { checks: [], target: frameTarget(off) };
+  return { checks: checkedAccess(pc, base, off, size, store), target: CHECKED };
+}
+
+function get(t: Target, kind: 'Uint8' | 'Int8' | 'Uint16' | 'Int16' | 'Int32', k = 0): Expr {
   // Little-endian: our memory model. (Getting a single byte takes no flag.)
-  const args = kind === 'Uint8' || kind === 'Int8' ? [offset] : [offset, bool(true)];
-  return method(view(), `get${kind}`, args);
+  const args = kind === 'Uint8' || kind === 'Int8' ? [t.at(k)] : [t.at(k), bool(true)];
+  return method(t.view, `get${kind}`, args);
 }
 
-function set(kind: 'Uint8' | 'Uint16' | 'Int32', offset: Expr, value: Expr): Stmt {
-  const args = kind === 'Uint8' ? [offset, value] : [offset, value, bool(true)];
-  return expr(method(view(), `set${kind}`, args));
+function set(t: Target, kind: 'Uint8' | 'Uint16' | 'Int32', value: Expr, k = 0): Stmt {
+  const args = kind === 'Uint8' ? [t.at(k), value] : [t.at(k), value, bool(true)];
+  return expr(method(t.view, `set${kind}`, args));
 }
 
 /**
@@ -98,19 +126,26 @@ export function lowerMem(ctx: LowerContext, insn: Instruction): Stmt[] {
   const size = BYTES[width];
   switch (spec.kind) {
     case 'ldx':
-    case 'ldsx':
-      return [...checkedAccess(pc, src, off, size, false), ...load(insn, width)];
+    case 'ldsx': {
+      const { checks, target } = access(pc, src, off, size, false);
+      return [...checks, ...load(target, insn, width)];
+    }
     case 'st': {
       // st stores imm truncated to the width; for DW, imm sign-extended to 64 bits.
       const value = width === 8 ? num(imm & 0xff) : width === 16 ? num(imm & 0xffff) : num(imm);
-      return [...checkedAccess(pc, dst, off, size, true), ...store(width, value, num(imm < 0 ? -1 : 0))];
+      const { checks, target } = access(pc, dst, off, size, true);
+      return [...checks, ...store(target, width, value, num(imm < 0 ? -1 : 0))];
     }
-    case 'stx':
-      return [...checkedAccess(pc, dst, off, size, true), ...store(width, low(src), high(src))];
-    case 'atomic':
+    case 'stx': {
+      const { checks, target } = access(pc, dst, off, size, true);
+      return [...checks, ...store(target, width, low(src), high(src))];
+    }
+    case 'atomic': {
       // An atomic is a write: checked as a store before anything is read,
       // so a read-only or missing target faults as a store (as in the interpreter).
-      return [...checkedAccess(pc, dst, off, size, true), ...(width === 32 ? atomic32(insn) : atomic64(insn))];
+      const { checks, target } = access(pc, dst, off, size, true);
+      return [...checks, ...(width === 32 ? atomic32(target, insn) : atomic64(target, insn))];
+    }
     case 'ldabs':
     case 'ldind':
       return packetLoad(insn, size);
@@ -120,49 +155,49 @@ export function lowerMem(ctx: LowerContext, insn: Instruction): Stmt[] {
 }
 
 /** ldx zero-extends (hi = 0); ldsx sign-extends (hi = copies of the sign bit). */
-function load(insn: Instruction, width: MemWidth): Stmt[] {
+function load(t: Target, insn: Instruction, width: MemWidth): Stmt[] {
   const d = insn.dst;
   const signed = insn.spec.kind === 'ldsx';
   if (width === 64) {
-    return [assign(lo(d), get('Int32', at())), assign(hi(d), get('Int32', at(4)))];
+    return [assign(lo(d), get(t, 'Int32')), assign(hi(d), get(t, 'Int32', 4))];
   }
   const kind = width === 8 ? (signed ? 'Int8' : 'Uint8') : width === 16 ? (signed ? 'Int16' : 'Uint16') : 'Int32';
   return [
-    assign(lo(d), get(kind, at())),
+    assign(lo(d), get(t, kind)),
     assign(hi(d), signed ? bin('>>', id(lo(d)), num(31)) : num(0)),
   ];
 }
 
 /** Stores the low `width` bits of the value whose halves are given. */
-function store(width: MemWidth, valueLo: Expr, valueHi: Expr): Stmt[] {
+function store(t: Target, width: MemWidth, valueLo: Expr, valueHi: Expr): Stmt[] {
   switch (width) {
-    case 8: return [set('Uint8', at(), valueLo)];
-    case 16: return [set('Uint16', at(), valueLo)];
-    case 32: return [set('Int32', at(), valueLo)];
-    case 64: return [set('Int32', at(), valueLo), set('Int32', at(4), valueHi)];
+    case 8: return [set(t, 'Uint8', valueLo)];
+    case 16: return [set(t, 'Uint16', valueLo)];
+    case 32: return [set(t, 'Int32', valueLo)];
+    case 64: return [set(t, 'Int32', valueLo), set(t, 'Int32', valueHi, 4)];
   }
 }
 
 const BITWISE = { or: '|', and: '&', xor: '^' } as const;
 
 /** W atomics: t = old value; the result is truncated to 32 bits by setInt32. */
-function atomic32(insn: Instruction): Stmt[] {
+function atomic32(t: Target, insn: Instruction): Stmt[] {
   const { spec, src } = insn;
-  const out: Stmt[] = [assign('t', get('Int32', at()))];
+  const out: Stmt[] = [assign('t', get(t, 'Int32'))];
   switch (spec.atomic!) {
     case 'cmpxchg':
       // Stores src only when memory equals r0's low 32 bits; r0 always gets the old value, zero-extended.
-      out.push(ifStmt(bin('===', id('t'), id(lo(0))), [set('Int32', at(), low(src))]));
+      out.push(ifStmt(bin('===', id('t'), id(lo(0))), [set(t, 'Int32', low(src))]));
       out.push(assign(lo(0), id('t')), assign(hi(0), num(0)));
       return out;
     case 'xchg':
-      out.push(set('Int32', at(), low(src)));
+      out.push(set(t, 'Int32', low(src)));
       break;
     case 'add':
-      out.push(set('Int32', at(), bin('+', id('t'), low(src))));
+      out.push(set(t, 'Int32', bin('+', id('t'), low(src))));
       break;
     case 'or': case 'and': case 'xor':
-      out.push(set('Int32', at(), bin(BITWISE[spec.atomic!], id('t'), low(src))));
+      out.push(set(t, 'Int32', bin(BITWISE[spec.atomic!], id('t'), low(src))));
       break;
   }
   // Fetch forms hand the old value, zero-extended, to src (never r10: the validator forbids writing it).
@@ -171,20 +206,20 @@ function atomic32(insn: Instruction): Stmt[] {
 }
 
 /** DW atomics: t/u = old low/high halves, v/w = new ones where computed. */
-function atomic64(insn: Instruction): Stmt[] {
+function atomic64(t: Target, insn: Instruction): Stmt[] {
   const { spec, src } = insn;
-  const out: Stmt[] = [assign('t', get('Int32', at())), assign('u', get('Int32', at(4)))];
+  const out: Stmt[] = [assign('t', get(t, 'Int32')), assign('u', get(t, 'Int32', 4))];
   switch (spec.atomic!) {
     case 'cmpxchg':
       // Stores src only when memory equals all 64 bits of r0; r0 always gets the old value.
       out.push(ifStmt(
         logical('&&', bin('===', id('t'), id(lo(0))), bin('===', id('u'), id(hi(0)))),
-        [set('Int32', at(), low(src)), set('Int32', at(4), high(src))],
+        [set(t, 'Int32', low(src)), set(t, 'Int32', high(src), 4)],
       ));
       out.push(assign(lo(0), id('t')), assign(hi(0), id('u')));
       return out;
     case 'xchg':
-      out.push(set('Int32', at(), low(src)), set('Int32', at(4), high(src)));
+      out.push(set(t, 'Int32', low(src)), set(t, 'Int32', high(src), 4));
       break;
     case 'add':
       // 64-bit add on halves: the low half wrapped (carry) iff it came out below an operand.
@@ -192,13 +227,13 @@ function atomic64(insn: Instruction): Stmt[] {
         assign('v', bin('|', bin('+', id('t'), low(src)), num(0))),
         assign('w', bin('+', bin('+', id('u'), high(src)),
           cond(bin('<', bin('>>>', id('v'), num(0)), bin('>>>', id('t'), num(0))), num(1), num(0)))),
-        set('Int32', at(), id('v')),
-        set('Int32', at(4), id('w')),
+        set(t, 'Int32', id('v')),
+        set(t, 'Int32', id('w'), 4),
       );
       break;
     case 'or': case 'and': case 'xor': {
       const op = BITWISE[spec.atomic!];
-      out.push(set('Int32', at(), bin(op, id('t'), low(src))), set('Int32', at(4), bin(op, id('u'), high(src))));
+      out.push(set(t, 'Int32', bin(op, id('t'), low(src))), set(t, 'Int32', bin(op, id('u'), high(src)), 4));
       break;
     }
   }

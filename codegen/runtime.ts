@@ -16,9 +16,9 @@
 import { EbpfError, BudgetExceededError, ExecutionError, HelperError, MemoryAccessError } from '../lib/errors.js';
 import { normalizeHelperResult } from '../lib/interpreter.js';
 import { codeTarget } from '../lib/code-address.js';
-import { SLOT_SHIFT, type Memory } from '../lib/memory.js';
+import { SLOT_SHIFT, type Memory, type Region } from '../lib/memory.js';
 import type { Program } from '../lib/program.js';
-import type { HelperContext, HelperFn } from '../lib/runtime.js';
+import { FRAME_SIZE, type HelperContext, type HelperFn } from '../lib/runtime.js';
 import { div64, mod64, sdiv64, smod64 } from './arith64.js';
 import type { RT } from './context.js';
 
@@ -38,6 +38,9 @@ export type JitRuntime = HasEveryBinding<{
   readonly B: Float64Array;
   readonly E: Float64Array;
   readonly W: Float64Array;
+  /** The stack region's view and base address (frame accesses proven in bounds at compile time). */
+  readonly S: DataView;
+  readonly SB: number;
   /** Int32Array(2): RET[0] low half, RET[1] high half of a returned 64-bit value. */
   readonly RET: Int32Array;
   /** Throws the MemoryAccessError of the access at u64(hi:lo + off). */
@@ -95,7 +98,13 @@ export function createRuntime(
   helpers: ReadonlyMap<number, HelperFn>,
   program: Program,
   maxCallDepth: number,
+  stack: Region,
 ): JitRuntime {
+  // Frame accesses skip the run-time check because every frame lies inside
+  // this region: it must have room for maxCallDepth frames.
+  if (stack.size < maxCallDepth * FRAME_SIZE) {
+    throw new Error(`internal: stack of ${stack.size} bytes cannot hold ${maxCallDepth} frames`);
+  }
   const { views, bases, ends } = memory.tables;
   const ret = new Int32Array(2);
   const functions = new Set(program.functions);
@@ -199,6 +208,8 @@ export function createRuntime(
     B: bases,
     E: ends,
     W: memory.tables.writeEnds,
+    S: stack.view,
+    SB: stack.base,
     RET: ret,
     FAULT,
     CALL,

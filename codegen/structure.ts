@@ -40,7 +40,7 @@
 import type * as ES from 'estree';
 import type { Instruction } from '../lib/isa.js';
 import { assign, block, brk, cont, id, ifStmt, labeled, letDecl, loop, num, switchStmt, unary, type Expr, type Stmt } from './ast.js';
-import type { BasicBlock, FunctionCfg } from './cfg.js';
+import type { BasicBlock, FunctionCfg, Terminator } from './cfg.js';
 
 export interface StructureHooks {
   /**
@@ -83,13 +83,6 @@ export function blockLabel(blockId: number): string {
  */
 export const MAX_NESTING = 500;
 
-/**
- * An `if` takes an `else` only when both sides are inlined subtrees of at
- * most this many blocks (a diamond reads better as if/else); otherwise the
- * larger side follows the `if` flat, which keeps nesting logarithmic.
- */
-const ELSE_MAX_BLOCKS = 8;
-
 /** Statements for one BPF function's control flow (without its local declarations). */
 export function structureFunction(cfg: FunctionCfg, hooks: StructureHooks): Stmt[] {
   if (cfg.reducible) {
@@ -110,7 +103,7 @@ type Node =
   | { readonly k: 'loop'; readonly header: number; readonly body: Node[] }
   | { readonly k: 'block'; readonly merge: number; readonly body: Node[] }
   /** `if (test of block) then else`; `negate` tests for the fallthrough side. */
-  | { readonly k: 'if'; readonly block: number; readonly negate: boolean; readonly then: Node[]; readonly else: Node[] | undefined };
+  | { readonly k: 'if'; readonly block: number; readonly negate: boolean; readonly then: Node[]; else: Node[] | undefined };
 
 type LoopNode = Extract<Node, { k: 'loop' }>;
 type BlockNode = Extract<Node, { k: 'block' }>;
@@ -122,94 +115,206 @@ interface Plan {
   readonly blockRefs: Int32Array;
 }
 
-/** A dominator subtree to place: its code goes at the end of `out`. */
-interface Task {
-  readonly x: number;
-  readonly out: Node[];
-  readonly depth: number;
+/** What the plan needs to know about each block, beyond the CFG. */
+interface Shape {
+  readonly rpoIndex: Int32Array;
+  /** 1 when the block is reached with `break` to a label placed before it (see placement). */
+  readonly viaBreak: Uint8Array;
+  /** Dominator subtree sizes, in blocks. */
+  readonly size: Int32Array;
+  /**
+   * Children placed after a labeled block around their parent x, by
+   * decreasing reverse-postorder number (the latest gets the outermost
+   * block): `outside[x]` around x's loop (x a loop header: its children
+   * outside the loop, the loop exits), `inside[x]` around x's code (merge
+   * nodes; inside the loop when x is a header).
+   */
+  readonly outside: readonly (readonly number[] | undefined)[];
+  readonly inside: readonly (readonly number[] | undefined)[];
 }
 
-/** The structured plan, or undefined when it would nest deeper than MAX_NESTING. */
-function planStructured(cfg: FunctionCfg): Plan | undefined {
+/** Successor 0 or 1 of a terminator without allocating (-1: none); taken first for a branch. */
+function successor(t: Terminator, which: number): number {
+  switch (t.kind) {
+    case 'fall': return which === 0 ? t.next : -1;
+    case 'jump': return which === 0 ? t.target : -1;
+    case 'branch': return which === 0 ? t.taken : t.fallthrough === t.taken ? -1 : t.fallthrough;
+    case 'exit': return -1;
+  }
+}
+
+function analyze(cfg: FunctionCfg): Shape {
   const { blocks, rpo, idom, loopHeaders } = cfg;
   const nb = blocks.length;
   const rpoIndex = new Int32Array(nb).fill(-1);
   for (let i = 0; i < rpo.length; i++) rpoIndex[rpo[i]!] = i;
 
-  // Forward predecessors decide merge nodes; unreachable predecessors do not count.
+  // Predecessors among reachable blocks, as compressed rows (flat arrays:
+  // this runs for every function the JIT compiles), and the number of
+  // forward ones, which decides merge nodes.
+  const predStart = new Int32Array(nb + 1);
   const forwardPreds = new Int32Array(nb);
   for (const b of rpo) {
-    for (const p of blocks[b]!.preds) {
-      if (rpoIndex[p]! >= 0 && rpoIndex[p]! < rpoIndex[b]!) forwardPreds[b]++;
+    const t = blocks[b]!.terminator;
+    for (let which = 0; which < 2; which++) {
+      const s = successor(t, which);
+      if (s < 0) continue;
+      predStart[s + 1]++;
+      if (rpoIndex[s]! > rpoIndex[b]!) forwardPreds[s]++;
     }
   }
-  // Dominator subtree sizes (a dominator precedes its subtree in reverse postorder).
+  for (let b = 0; b < nb; b++) predStart[b + 1] += predStart[b]!;
+  const predList = new Int32Array(predStart[nb]!);
+  const fill = predStart.slice(0, nb);
+  for (const b of rpo) {
+    const t = blocks[b]!.terminator;
+    const s0 = successor(t, 0);
+    const s1 = successor(t, 1);
+    if (s0 >= 0) predList[fill[s0]!++] = b;
+    if (s1 >= 0) predList[fill[s1]!++] = b;
+  }
+
   const size = new Int32Array(nb);
   for (let i = rpo.length - 1; i >= 0; i--) {
     const b = rpo[i]!;
     size[b]++;
     if (i > 0) size[idom[b]!] += size[b]!;
   }
-  // Merge children of each node, by decreasing reverse-postorder number: the
-  // latest one gets the outermost labeled block.
-  const mergeChildren: number[][] = new Array<number[]>(nb);
+  const loopParent = innermostLoops(cfg, rpoIndex, predStart, predList);
+
+  // Ramsey places everything a loop header dominates inside its loop. Here a
+  // header's children outside the loop follow the loop instead: otherwise
+  // each of a thousand consecutive loops would nest inside the previous one.
+  const viaBreak = new Uint8Array(nb);
+  const outside: number[][] = new Array<number[]>(nb);
+  const inside: number[][] = new Array<number[]>(nb);
   for (let i = rpo.length - 1; i > 0; i--) {
     const b = rpo[i]!;
-    if (forwardPreds[b]! < 2) continue;
     const parent = idom[b]!;
-    (mergeChildren[parent] ??= []).push(b);
+    const exitsLoop = loopHeaders.has(parent) && loopParent[b] !== parent;
+    if (exitsLoop) (outside[parent] ??= []).push(b);
+    else if (forwardPreds[b]! >= 2) (inside[parent] ??= []).push(b);
+    else continue;
+    viaBreak[b] = 1;
   }
+  return { rpoIndex, viaBreak, size, outside, inside };
+}
 
+/**
+ * The innermost loop header whose loop contains each block (-1 for none; a
+ * header maps to its enclosing loop). Reducible graphs only: each loop is
+ * found by walking predecessors back from its back edges to its header,
+ * inner loops first (later headers in reverse postorder), collapsing each
+ * finished loop into its header with union-find so it is crossed in one step.
+ */
+function innermostLoops(cfg: FunctionCfg, rpoIndex: Int32Array, predStart: Int32Array, predList: Int32Array): Int32Array {
+  const { rpo, loopHeaders } = cfg;
+  const nb = rpoIndex.length;
+  const loopParent = new Int32Array(nb).fill(-1);
+  const rep = new Int32Array(nb);
+  for (let b = 0; b < nb; b++) rep[b] = b;
+  const work: number[] = [];
+  for (let i = rpo.length - 1; i >= 0; i--) {
+    const h = rpo[i]!;
+    if (!loopHeaders.has(h)) continue;
+    work.push(h);
+    while (work.length > 0) {
+      const w = work.pop()!;
+      for (let k = predStart[w]!; k < predStart[w + 1]!; k++) {
+        const p = predList[k]!;
+        // From the header itself only its back edges lead into the loop.
+        if (w === h && rpoIndex[p]! < i) continue;
+        const r = find(rep, p);
+        if (r === h) continue;
+        loopParent[r] = h;
+        rep[r] = h;
+        work.push(r);
+      }
+    }
+  }
+  return loopParent;
+}
+
+/** Union-find root, halving paths on the way. */
+function find(rep: Int32Array, b: number): number {
+  while (rep[b] !== b) {
+    const up = rep[rep[b]!]!;
+    rep[b] = up;
+    b = up;
+  }
+  return b;
+}
+
+/** The structured plan, or undefined when it would nest deeper than MAX_NESTING. */
+function planStructured(cfg: FunctionCfg): Plan | undefined {
+  const { blocks, loopHeaders } = cfg;
+  const nb = blocks.length;
+  const { rpoIndex, viaBreak, size, outside, inside } = analyze(cfg);
   const loopRefs = new Int32Array(nb);
   const blockRefs = new Int32Array(nb);
   const loops: LoopNode[] = [];
   const labeledBlocks: BlockNode[] = [];
   const root: Node[] = [];
-  const tasks: Task[] = [{ x: 0, out: root, depth: 0 }];
+  // Jump nodes are immutable: one per target serves every jump there.
+  const breaks: (Node | undefined)[] = new Array<Node | undefined>(nb);
+  const continues: (Node | undefined)[] = new Array<Node | undefined>(nb);
+  // Dominator subtrees still to place (parallel stacks, no object per task):
+  // the code of taskX goes at the end of taskOut, at nesting taskDepth.
+  const taskX: number[] = [0];
+  const taskOut: Node[][] = [root];
+  const taskDepth: number[] = [0];
   let maxDepth = 0;
 
-  /** How the edge src -> dst is taken: a jump to a label, or dst's subtree placed here. */
+  const isBack = (src: number, dst: number): boolean => rpoIndex[dst]! <= rpoIndex[src]!;
+  const inlined = (src: number, dst: number): boolean => !isBack(src, dst) && viaBreak[dst] === 0;
+  /** The edge src -> dst: a jump to a label, or dst's subtree placed at the end of `out`. */
   const edge = (src: number, dst: number, insn: Instruction | undefined, out: Node[], depth: number): void => {
     // The budget rule counts backward jumps by pc, whatever the edge is in the graph.
     if (insn !== undefined && blocks[dst]!.start <= insn.pc) out.push({ k: 'back', insn });
-    if (rpoIndex[dst]! <= rpoIndex[src]!) {
-      out.push({ k: 'continue', target: dst });
+    if (isBack(src, dst)) {
+      out.push((continues[dst] ??= { k: 'continue', target: dst }));
       loopRefs[dst]++;
-    } else if (forwardPreds[dst]! >= 2) {
-      out.push({ k: 'break', target: dst });
+    } else if (viaBreak[dst] === 1) {
+      out.push((breaks[dst] ??= { k: 'break', target: dst }));
       blockRefs[dst]++;
     } else {
-      tasks.push({ x: dst, out, depth });
+      taskX.push(dst);
+      taskOut.push(out);
+      taskDepth.push(depth);
     }
   };
-  const inlined = (src: number, dst: number): boolean => rpoIndex[dst]! > rpoIndex[src]! && forwardPreds[dst]! < 2;
 
-  for (let task = tasks.pop(); task !== undefined; task = tasks.pop()) {
-    const { x } = task;
-    let out = task.out;
-    let depth = task.depth;
-    if (loopHeaders.has(x)) {
-      const node: LoopNode = { k: 'loop', header: x, body: [] };
-      out.push(node);
-      loops.push(node);
-      out = node.body;
-      depth++;
-    }
-    for (const y of mergeChildren[x] ?? []) {
-      const node: BlockNode = { k: 'block', merge: y, body: [] };
-      out.push(node);
-      labeledBlocks.push(node);
-      // y's subtree follows the labeled block, in the list that holds it.
-      tasks.push({ x: y, out, depth });
-      out = node.body;
-      depth++;
+  while (taskX.length > 0) {
+    const x = taskX.pop()!;
+    let out = taskOut.pop()!;
+    let depth = taskDepth.pop()!;
+    // Labeled blocks, one per child placed after x's code; the latest child
+    // in reverse postorder gets the outermost block. The loop exits wrap the
+    // loop, the merge nodes inside it wrap x's code.
+    for (let group = 0; group < 2; group++) {
+      if (group === 1 && loopHeaders.has(x)) {
+        const node: LoopNode = { k: 'loop', header: x, body: [] };
+        out.push(node);
+        loops.push(node);
+        out = node.body;
+        depth++;
+      }
+      for (const y of (group === 0 ? outside[x] : inside[x]) ?? []) {
+        const node: BlockNode = { k: 'block', merge: y, body: [] };
+        out.push(node);
+        labeledBlocks.push(node);
+        taskX.push(y);
+        taskOut.push(out);
+        taskDepth.push(depth);
+        out = node.body;
+        depth++;
+      }
     }
     if (depth + 1 > maxDepth) maxDepth = depth + 1;
     if (maxDepth > MAX_NESTING) return undefined;
 
-    const bb = blocks[x]!;
     out.push({ k: 'code', block: x });
-    const term = bb.terminator;
+    const term = blocks[x]!.terminator;
     switch (term.kind) {
       case 'exit':
         out.push({ k: 'exit', block: x });
@@ -227,31 +332,24 @@ function planStructured(cfg: FunctionCfg): Plan | undefined {
           edge(x, taken, insn, out, depth);
           break;
         }
+        // One side goes in an `if`, the other follows it flat; every path
+        // ends in a jump or return, so no `else` is needed (dropTailJump
+        // makes one where both sides end in the same jump). A side that
+        // leaves goes in the `if`; of two inlined subtrees, the smaller, so
+        // that nesting grows with log2 of the function size at most.
         const takenInline = inlined(x, taken);
         const fallInline = inlined(x, fallthrough);
+        let negate: boolean;
+        if (takenInline && fallInline) negate = size[fallthrough]! < size[taken]!;
+        else if (takenInline !== fallInline) negate = takenInline;
+        // Both leave: a `continue` last, where it may end its loop body and vanish.
+        else negate = isBack(x, taken) && !isBack(x, fallthrough);
         const then: Node[] = [];
-        if (!takenInline || !fallInline) {
-          // One side leaves: it goes in the `if`, the other follows flat.
-          const negate = !fallInline && takenInline;
-          if (negate) edge(x, fallthrough, undefined, then, depth + 1);
-          else edge(x, taken, insn, then, depth + 1);
-          out.push({ k: 'if', block: x, negate, then, else: undefined });
-          if (negate) edge(x, taken, insn, out, depth);
-          else edge(x, fallthrough, undefined, out, depth);
-        } else if (Math.max(size[taken]!, size[fallthrough]!) <= ELSE_MAX_BLOCKS) {
-          const els: Node[] = [];
-          edge(x, taken, insn, then, depth + 1);
-          edge(x, fallthrough, undefined, els, depth + 1);
-          out.push({ k: 'if', block: x, negate: false, then, else: els });
-        } else {
-          // Both sides are subtrees: the smaller nests, the larger stays flat.
-          const negate = size[fallthrough]! < size[taken]!;
-          if (negate) edge(x, fallthrough, undefined, then, depth + 1);
-          else edge(x, taken, insn, then, depth + 1);
-          out.push({ k: 'if', block: x, negate, then, else: undefined });
-          if (negate) edge(x, taken, insn, out, depth);
-          else edge(x, fallthrough, undefined, out, depth);
-        }
+        if (negate) edge(x, fallthrough, undefined, then, depth + 1);
+        else edge(x, taken, insn, then, depth + 1);
+        out.push({ k: 'if', block: x, negate, then, else: undefined });
+        if (negate) edge(x, taken, insn, out, depth);
+        else edge(x, fallthrough, undefined, out, depth);
         break;
       }
     }
@@ -267,15 +365,30 @@ function planStructured(cfg: FunctionCfg): Plan | undefined {
  * `body` reaches the same place: at the end of the list, of an `if` arm that
  * ends the list, or of a labeled block that ends the list. Loops are not
  * entered (falling off a loop body repeats it).
+ *
+ * When the jump removed ends a list whose last `if` has its `then` arm
+ * ending in the same jump, the code after the `if` becomes its `else` and
+ * that jump goes too: `if (t) { a; break B } b; break B` at the end of B
+ * becomes `if (t) { a } else { b }`.
  */
 function dropTailJump(body: Node[], kind: 'break' | 'continue', target: number, refs: Int32Array): void {
+  const isJump = (n: Node | undefined): boolean => n !== undefined && n.k === kind && n.target === target;
   const work: Node[][] = [body];
   for (let list = work.pop(); list !== undefined; list = work.pop()) {
     const last = list[list.length - 1];
     if (last === undefined) continue;
-    if (last.k === kind && last.target === target) {
+    if (isJump(last)) {
       list.pop();
       refs[target]--;
+      const at = lastIf(list);
+      const cond = list[at];
+      if (cond?.k === 'if' && cond.else === undefined && isJump(cond.then[cond.then.length - 1])) {
+        cond.then.pop();
+        refs[target]--;
+        cond.else = list.splice(at + 1);
+      }
+      // What now ends the list may end in another such jump.
+      work.push(list);
     } else if (last.k === 'if') {
       work.push(last.then);
       if (last.else !== undefined) work.push(last.else);
@@ -283,6 +396,12 @@ function dropTailJump(body: Node[], kind: 'break' | 'continue', target: number, 
       work.push(last.body);
     }
   }
+}
+
+/** Index of the last `if` of a list, or -1. */
+function lastIf(list: readonly Node[]): number {
+  for (let i = list.length - 1; i >= 0; i--) if (list[i]!.k === 'if') return i;
+  return -1;
 }
 
 // ---------------------------------------------------------------------------
@@ -328,22 +447,27 @@ function convert(cfg: FunctionCfg, plan: Plan, hooks: StructureHooks): Stmt[] {
       case 'continue':
         out.push(cont(loopLabel(node.target)));
         break;
-      case 'loop': {
+      case 'loop':
+        out.push(openLoop(node, plan, frames));
+        break;
+      case 'block': {
+        if (plan.blockRefs[node.merge]! === 0) {
+          // Nothing breaks out of it any more: its body joins the parent list.
+          frames.push({ k: 'list', nodes: node.body, i: 0, out });
+          break;
+        }
+        const label = blockLabel(node.merge);
+        const only = node.body.length === 1 ? node.body[0]! : undefined;
+        if (only?.k === 'loop') {
+          // `B: L: while (true) {...}`: breaking out of the loop statement leaves the block.
+          out.push(labeled(label, openLoop(only, plan, frames)));
+          break;
+        }
         const body: Stmt[] = [];
-        out.push(plan.loopRefs[node.header]! > 0 ? labeled(loopLabel(node.header), loop(body)) : loop(body));
+        out.push(labeled(label, block(body)));
         frames.push({ k: 'list', nodes: node.body, i: 0, out: body });
         break;
       }
-      case 'block':
-        if (plan.blockRefs[node.merge]! > 0) {
-          const body: Stmt[] = [];
-          out.push(labeled(blockLabel(node.merge), block(body)));
-          frames.push({ k: 'list', nodes: node.body, i: 0, out: body });
-        } else {
-          // Nothing breaks out of it any more: its body joins the parent list.
-          frames.push({ k: 'list', nodes: node.body, i: 0, out });
-        }
-        break;
       case 'if': {
         const test = hooks.test(blocks[node.block]!);
         const at = out.length;
@@ -357,6 +481,13 @@ function convert(cfg: FunctionCfg, plan: Plan, hooks: StructureHooks): Stmt[] {
     }
   }
   return result;
+}
+
+/** A loop's statement, its body to be converted by the frame pushed here. */
+function openLoop(node: LoopNode, plan: Plan, frames: Frame[]): Stmt {
+  const body: Stmt[] = [];
+  frames.push({ k: 'list', nodes: node.body, i: 0, out: body });
+  return plan.loopRefs[node.header]! > 0 ? labeled(loopLabel(node.header), loop(body)) : loop(body);
 }
 
 /** Replaces an `if`'s placeholder, now that both arms are known; an arm emptied by tail-jump removal is dropped. */

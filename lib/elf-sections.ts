@@ -169,7 +169,7 @@ function readHeader(r: Reader): Header {
   return { shoff, shnum, shstrndx };
 }
 
-/** The raw fields of section header `i` (offset and size checked against the file unless NOBITS/NULL). */
+/** The fields of one section header, each in range for its type (contents not yet checked against the file). */
 interface RawSection {
   readonly nameIndex: number;
   readonly type: number;
@@ -186,10 +186,9 @@ interface RawSection {
 function readRawSection(r: Reader, h: Header, i: number): RawSection {
   const at = h.shoff + i * SHDR_SIZE;
   const where = `#${i}`;
-  const type = r.u32(at + 4, 'sh_type', where);
-  const raw: RawSection = {
+  return {
     nameIndex: r.u32(at, 'sh_name', where),
-    type,
+    type: r.u32(at + 4, 'sh_type', where),
     flags: r.u64(at + 8, 'sh_flags', where),
     offset: r.u64(at + 24, 'sh_offset', where),
     size: r.u64(at + 32, 'sh_size', where),
@@ -198,7 +197,6 @@ function readRawSection(r: Reader, h: Header, i: number): RawSection {
     entsize: r.u64(at + 56, 'sh_entsize', where),
     at,
   };
-  return raw;
 }
 
 /** Contents of a section whose range was checked; empty for NULL and NOBITS. */
@@ -219,13 +217,9 @@ function parse(bytes: Uint8Array): Parsed {
   const r = new Reader(bytes);
   const h = readHeader(r);
   const raw: RawSection[] = [];
-  for (let i = 0; i < h.shnum; i++) {
-    const s = readRawSection(r, h, i);
-    if (s.type !== SHT_NULL && s.type !== SHT_NOBITS) {
-      r.range(s.offset, s.size, 'contents', `#${i}`, s.at + 24);
-    }
-    raw.push(s);
-  }
+  for (let i = 0; i < h.shnum; i++) raw.push(readRawSection(r, h, i));
+  // Names first (the name table's own range checked first), so that every
+  // later error can name its section.
   let names: Uint8Array | undefined;
   if (h.shnum > 0 && h.shstrndx !== 0) {
     const strtab = raw[h.shstrndx]!;
@@ -233,16 +227,14 @@ function parse(bytes: Uint8Array): Parsed {
       throw new ElfError(`section-name table has type ${strtab.type}, not STRTAB (${SHT_STRTAB})`,
         `#${h.shstrndx}`, strtab.at + 4);
     }
+    r.range(strtab.offset, strtab.size, 'contents', `#${h.shstrndx}`, strtab.at + 24);
     names = contents(r, strtab);
   }
-  const sections = raw.map((s, i): ElfSection => ({
-    name: names === undefined ? '' : readString(names, s.nameIndex, 'section name', `#${i}`, s.at),
-    type: s.type,
-    flags: s.flags,
-    offset: s.offset,
-    size: s.size,
-    data: contents(r, s),
-  }));
+  const sections = raw.map((s, i): ElfSection => {
+    const name = names === undefined ? '' : readString(names, s.nameIndex, 'section name', `#${i}`, s.at);
+    if (s.type !== SHT_NULL && s.type !== SHT_NOBITS) r.range(s.offset, s.size, 'contents', label(i, name), s.at + 24);
+    return { name, type: s.type, flags: s.flags, offset: s.offset, size: s.size, data: contents(r, s) };
+  });
   return { reader: r, raw, sections };
 }
 
@@ -258,21 +250,19 @@ export function readElfSections(bytes: Uint8Array): ElfSection[] {
 interface CodeRange {
   readonly index: number;
   readonly start: number;
-  /** Section name or symbol name, for messages. */
+  /** "section X" or "function f", for messages. */
   readonly what: string;
-  /** File offset that defines the range (symbol entry or section header), for messages. */
-  readonly at: number;
 }
 
 function isCode(s: ElfSection): boolean {
   return s.type === SHT_PROGBITS && (s.flags & SHF_EXECINSTR) !== 0 && s.size > 0;
 }
 
-/** The FUNC symbols named `name` in .symtab, as [section index, value]. */
+/** The code of the one FUNC symbol named `name` (undefined when there is none). */
 function findFunction(p: Parsed, name: string): CodeRange | undefined {
   const { reader: r, raw, sections } = p;
   const fn = `function ${printable(name)}`;
-  const found: CodeRange[] = [];
+  const found: { range: CodeRange; symtab: string; at: number }[] = [];
   raw.forEach((tab, t) => {
     if (tab.type !== SHT_SYMTAB) return;
     const where = label(t, sections[t]!.name);
@@ -299,15 +289,15 @@ function findFunction(p: Parsed, name: string): CodeRange | undefined {
         throw new ElfError(`${fn} starts at ${value}, not an instruction of its section (${code.size} bytes)`,
           where, at + 8);
       }
-      found.push({ index: shndx, start: value, what: fn, at });
+      found.push({ range: { index: shndx, start: value, what: fn }, symtab: where, at });
     }
   });
   if (found.length > 1) {
     const second = found[1]!;
     throw new ElfError(`${found.length} functions are named ${printable(name)}; name their section instead`,
-      label(second.index, sections[second.index]!.name), second.at);
+      second.symtab, second.at);
   }
-  return found[0];
+  return found[0]?.range;
 }
 
 /** Relocations against [start, end) of section `index` make the code unusable as it is. */
@@ -377,11 +367,11 @@ export function programBytes(bytes: Uint8Array, sectionOrSymbol?: string): Uint8
   if (sectionOrSymbol === undefined) {
     const index = sections.findIndex(isCode);
     if (index < 0) throw new ElfError('no executable section with code', TABLE, tableAt);
-    range = { index, start: 0, what: `section ${label(index, sections[index]!.name)}`, at: raw[index]!.at };
+    range = { index, start: 0, what: `section ${label(index, sections[index]!.name)}` };
   } else {
     const index = sections.findIndex((s) => s.name === sectionOrSymbol && isCode(s));
     range = index >= 0
-      ? { index, start: 0, what: `section ${label(index, sectionOrSymbol)}`, at: raw[index]!.at }
+      ? { index, start: 0, what: `section ${label(index, sectionOrSymbol)}` }
       : findFunction(p, sectionOrSymbol);
     if (range === undefined) {
       throw new ElfError(`no code section or function named ${printable(sectionOrSymbol)}`, TABLE, tableAt);

@@ -126,7 +126,7 @@ export class Vm {
 
   /** @internal What the JIT compiles against: this Vm's memory, helpers and limits. */
   jitTarget() {
-    return { memory: this.memory, helpers: this.helpers, maxCallDepth: this.options.maxCallDepth };
+    return { memory: this.memory, helpers: this.helpers, maxCallDepth: this.options.maxCallDepth, stack: this.stack };
   }
 
   /** @internal Compile-time options for a run with or without a budget. */

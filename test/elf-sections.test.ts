@@ -14,15 +14,15 @@ import {
   EM_BPF, programBytes, readElfSections, SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, SHT_REL, SHT_STRTAB, SHT_SYMTAB,
 } from '../lib/elf-sections.js';
 import { ElfError, UsageError, ValidationError } from '../lib/errors.js';
-import { Vm } from '../lib/vm.js';
+import { AVAILABLE_ENGINES, Vm, type EngineName } from '../lib/vm.js';
 
 const BENCH = fileURLToPath(new URL('../fixtures/bench/', import.meta.url));
 const OBJECTS = readdirSync(BENCH).filter((f) => f.endsWith('.o')).sort();
 const object = (name: string): Uint8Array => new Uint8Array(readFileSync(join(BENCH, `${name}.o`)));
 
-/** Runs bench program `name` (entry function of the same name) on the interpreter. */
-function runBench(name: string, input: Uint8Array): bigint {
-  return new Vm().load(programBytes(object(name), name)).run(input, { engine: 'interp' });
+/** Runs bench program `name` (entry function of the same name) on `engine`. */
+function runOn(engine: EngineName, name: string, input: Uint8Array): bigint {
+  return new Vm().load(programBytes(object(name), name)).run(input, { engine });
 }
 
 /** The ElfError `fn` throws (fails the test when it throws something else or nothing). */
@@ -256,10 +256,8 @@ function divmodModel(bytes: Uint8Array): bigint {
     const base = 2 + Number(a & 15n);
     let d = 0;
     while (x !== 0) { d += x % base; x = Math.floor(x / base); }
-    const a0 = a;
     for (let k = 0; k < 128 && b !== 0n; k++) [a, b] = [b, a % b];
     acc = u64(acc * 31n + a + q + BigInt(d));
-    void a0;
   }
   return acc;
 }
@@ -288,7 +286,9 @@ function xxmixModel(bytes: Uint8Array): bigint {
   return h;
 }
 
-describe('bench programs compute what their C says (interpreter)', () => {
+describe.each(AVAILABLE_ENGINES)('bench programs compute what their C says on %s', (engine) => {
+  const runBench = (name: string, input: Uint8Array): bigint => runOn(engine, name, input);
+
   it('crc32: the standard check value and random inputs', () => {
     expect(runBench('crc32', ascii('123456789'))).toBe(0xcbf43926n);
     expect(runBench('crc32', new Uint8Array(0))).toBe(0n);
@@ -431,7 +431,11 @@ describe('programBytes on hand-built objects', () => {
     expect(elfError(() => programBytes(odd)).message).toMatch(/code size 12 is not a multiple of 8/);
     const dup = buildElf([{ name: 'a', flags: EXEC, data: code(EXIT) }, { name: 'b', flags: EXEC, data: code(EXIT) }],
       [{ name: 'f', section: 1, value: 0 }, { name: 'f', section: 2, value: 0 }]);
-    expect(elfError(() => programBytes(dup, 'f')).message).toMatch(/2 functions are named f/);
+    expect(elfError(() => programBytes(dup, 'f'))).toMatchObject({
+      message: expect.stringMatching(/2 functions are named f; name their section instead/),
+      section: '.symtab (#4)',
+    });
+    expect(new Vm().load(programBytes(dup, 'b')).program.slotCount).toBe(1);
   });
 
   it('errors: symbols pointing at no code, misaligned or past the end', () => {
@@ -448,8 +452,8 @@ describe('programBytes on hand-built objects', () => {
   });
 
   it('ignores NOBITS sizes (no bytes in the file) and reads no data for them', () => {
-    const bss = readElfSections(patch(buildElf([{ name: '.bss', type: SHT_NOBITS, data: new Uint8Array(0) }]),
-      shdr(buildElf([{ name: '.bss', type: SHT_NOBITS, data: new Uint8Array(0) }]), 1) + 32, 8, 2n ** 40n));
+    const base = buildElf([{ name: '.bss', type: SHT_NOBITS, data: new Uint8Array(0) }]);
+    const bss = readElfSections(patch(base, shdr(base, 1) + 32, 8, 2n ** 40n));
     expect(bss[1]).toMatchObject({ name: '.bss', size: 2 ** 40 });
     expect(bss[1]!.data.length).toBe(0);
   });
@@ -480,11 +484,12 @@ describe('malformed headers and tables throw ElfError naming section and offset'
     ['shnum too large', patch(good, 60, 2, 0xffff), /section header table \(65535 entries\)/, 'ELF header', 40],
     ['extended numbering', patch(good, 60, 2, 0), /extended section numbering/, 'ELF header', 60],
     ['shstrndx out of range', patch(good, 62, 2, 9), /e_shstrndx 9 is not a section/, 'ELF header', 62],
+    ['name table past the end', patch(good, strtab + 24, 8, 0x7ffffff0), /contents \[2147483632, /, '#2', strtab + 24],
     ['names not a STRTAB', patch(good, strtab + 4, 4, SHT_PROGBITS), /section-name table has type 1/, '#2', strtab + 4],
     ['name index out of range', patch(good, text, 4, 0x7fffffff), /section name index 2147483647 is outside/, '#1', text],
-    ['section past the end', patch(good, text + 32, 8, 0x10000), /contents \[64, 65600\) lies outside/, '#1', text + 24],
+    ['section past the end', patch(good, text + 32, 8, 0x10000), /contents \[64, 65600\) lies outside/, '.text (#1)', text + 24],
     ['offset + size wraps 2^32', patch(patch(good, text + 24, 8, 0xfffffff0), text + 32, 8, 0x20),
-      /contents \[4294967280, 4294967312\)/, '#1', text + 24],
+      /contents \[4294967280, 4294967312\)/, '.text (#1)', text + 24],
     ['size near 2^64', patch(good, text + 32, 8, 0xfffffffffffffff8n), /sh_size 0xfffffffffffffff8 is out of range/, '#1', text + 32],
     ['symtab entsize', patch(good, symtab + 56, 8, 16), /symbol entry size 16 is not 24/, '.symtab (#3)', symtab + 56],
     ['symtab link', patch(good, symtab + 40, 4, 1), /sh_link 1 is not a string table/, '.symtab (#3)', symtab + 40],

@@ -4,7 +4,7 @@
 // statements once and returns every register afterwards.
 import { generate } from 'astring';
 import type { Stmt } from '../codegen/ast.js';
-import { RT, STATE, TEMPS, hi, lo } from '../codegen/context.js';
+import { RT, STACK_OFFSET, STATE, TEMPS, hi, lo } from '../codegen/context.js';
 
 export interface Regs {
   /** Low/high halves as int32, r0..r9; r10 a number. */
@@ -38,6 +38,7 @@ export function runSnippet(stmts: Stmt[], init: Regs = {}, rt: Record<string, un
     `let ${bindings.map((b) => `${b} = rt.${b}`).join(', ')};`,
     `let ${REG_NAMES.map((n) => `${n} = init.${n} ?? 0`).join(', ')};`,
     `let ${TEMPS.map((t) => `${t} = 0`).join(', ')};`,
+    `const ${STACK_OFFSET} = r10 - (rt.${RT.stackBase} ?? 0);`,
     `const returned = (() => {\n${body}\n})();`,
     `return { returned, ${[...REG_NAMES, ...Object.values(STATE)].join(', ')} };`,
   ].join('\n');

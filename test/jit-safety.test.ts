@@ -3,11 +3,11 @@
 import { parse } from 'acorn';
 import { simple } from 'acorn-walk';
 import { describe, expect, it } from 'vitest';
-import { RT, STATE, TEMPS } from '../codegen/context.js';
+import { RT, STACK_OFFSET, STATE, TEMPS } from '../codegen/context.js';
 import { conformanceVm } from '../lib/conformance.js';
 
 const OWN = new Set<string>([
-  ...Object.values(RT), ...Object.values(STATE), ...TEMPS, 'rt', 'entry', 'budget', 'blk',
+  ...Object.values(RT), ...Object.values(STATE), ...TEMPS, STACK_OFFSET, 'rt', 'entry', 'budget', 'blk',
   // Standard methods the lowering uses.
   'Math', 'imul', 'getInt8', 'getUint8', 'getInt16', 'getUint16', 'getInt32', 'getUint32',
   'setInt8', 'setUint8', 'setInt16', 'setUint16', 'setInt32', 'setUint32', 'clz32',

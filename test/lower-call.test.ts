@@ -84,7 +84,7 @@ describe('helper calls', () => {
     const program = assembleProgram('call 2\nexit', helpers);
     helpers.delete(2);
     const world = makeWorld();
-    const rt = createRuntime(world.memory, helpers, program, 8);
+    const rt = createRuntime(world.memory, helpers, program, 8, world.stack);
     expect(() => rt.CALL(2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)).toThrow(expect.objectContaining({ code: 'UNKNOWN_HELPER', pc: 0 }));
   });
   it('helpers get BigInt u64 arguments and { memory, pc, id }', () => {
@@ -92,7 +92,7 @@ describe('helper calls', () => {
     const world = makeWorld();
     const helpers = new Map<number, HelperFn>([[3, (a, b, c, d, e, ctx) => { seen.push([a, b, c, d, e], ctx); return 7n; }]]);
     const program = assembleProgram('call 3\nexit', helpers);
-    const rt = createRuntime(world.memory, helpers, program, 8);
+    const rt = createRuntime(world.memory, helpers, program, 8, world.stack);
     expect(rt.CALL(3, 42, -1, -1, 5, 0, 0, 1, 0, -2147483648, 1, 2)).toBe(7);
     expect(rt.RET[0]).toBe(7);
     expect(rt.RET[1]).toBe(0);
@@ -155,7 +155,7 @@ describe('local calls', () => {
     const body = lowerCall({ program, options }, program.insns[0]!);
     const callee = { type: 'FunctionDeclaration', id: { type: 'Identifier', name: 'f2' }, params: [], body: { type: 'BlockStatement', body: [{ type: 'ReturnStatement', argument: { type: 'Literal', value: 5 } }] } };
     const world = makeWorld();
-    const out = runSnippet([callee as never, ...body], { r10: world.stack.end }, { ...createRuntime(world.memory, HELPERS, program, 8), DEPTH: 1, UNWOUND: false, RET: Int32Array.of(0, 9) });
+    const out = runSnippet([callee as never, ...body], { r10: world.stack.end }, { ...createRuntime(world.memory, HELPERS, program, 8, world.stack), DEPTH: 1, UNWOUND: false, RET: Int32Array.of(0, 9) });
     expect(out).toMatchObject({ r0: 5, r0h: 9, DEPTH: 1 });
   });
 });
@@ -230,7 +230,7 @@ describe('budget checks at calls', () => {
     const src = generate({ type: 'Program', sourceType: 'script', body: [budgetCheck(7)] } as never);
     expect(src.replace(/\s+/g, ' ').trim()).toBe('if (COUNT > BUDGET) { BUDGETFAIL(7, BUDGET); }');
     const world = makeWorld();
-    const rt = createRuntime(world.memory, HELPERS, assembleProgram('exit', HELPERS), 8);
+    const rt = createRuntime(world.memory, HELPERS, assembleProgram('exit', HELPERS), 8, world.stack);
     expect(() => runSnippet([budgetCheck(7)], {}, { ...rt, COUNT: 11, BUDGET: 10 })).toThrow(
       expect.objectContaining({ name: 'BudgetExceededError', pc: 7, budget: 10 }),
     );
@@ -256,7 +256,7 @@ describe('exit', () => {
 describe('runtime entry points', () => {
   const world = makeWorld();
   const program = assembleProgram('lddw %r1, func f1\nexit\nf1:\nexit', HELPERS);
-  const rt = createRuntime(world.memory, HELPERS, program, 8);
+  const rt = createRuntime(world.memory, HELPERS, program, 8, world.stack);
   it('has every binding the generated code reads', () => {
     for (const k of ['V', 'B', 'E', 'W', 'RET', 'FAULT', 'CALL', 'CALLX', 'BUDGETFAIL', 'DEPTHFAIL', 'PKT', 'DIV64', 'MOD64', 'SDIV64', 'SMOD64', 'MAXDEPTH']) {
       expect(rt).toHaveProperty(k);

@@ -231,7 +231,7 @@ describe('packet loads (ldabs, ldind)', () => {
       want = e;
     }
     expect(want).toMatchObject({ name: 'MemoryAccessError', address: BigInt(packet.address) + (1n << 31n) + 5n });
-    const rt = createRuntime(world.memory, new Map(), program, 8);
+    const rt = createRuntime(world.memory, new Map(), program, 8, world.stack);
     rt.setPacket(packet.address, packet.length);
     let got: unknown;
     try {
@@ -289,9 +289,21 @@ describe('generated code shape', () => {
     expect(src).not.toMatch(/BigInt|\d+n\b/);
   });
   it('stores check the write ends; r10 has no high-half test', () => {
-    const src = lowered('stxdw [%r10-8], %r1');
+    const src = lowered('stxdw [%r10-520], %r1');
     expect(src).toContain('W[i]');
     expect(src).not.toContain('r10h');
+    expect(lowered('stxdw [%r1-8], %r2')).toContain('W[i]');
+  });
+  it('r10 accesses inside the frame are checked at compile time and go to the stack view', () => {
+    for (const insn of ['stxdw [%r10-8], %r1', 'ldxb %r0, [%r10-512]', 'stw [%r10-4], 1']) {
+      const src = lowered(insn);
+      expect(src).not.toContain('E[i]');
+      expect(src).not.toContain('W[i]');
+      expect(src).toMatch(/\bS\.(get|set)/);
+    }
+    // One byte past the frame either way is checked at run time.
+    expect(lowered('ldxb %r0, [%r10-513]')).toContain('E[i]');
+    expect(lowered('ldxdw %r0, [%r10-4]')).toContain('E[i]');
   });
   it('a non-negative offset needs no sign test (slot 0 is never mapped)', () => {
     expect(lowered('ldxb %r0, [%r1+4]')).not.toContain('a < 0');

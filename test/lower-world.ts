@@ -14,8 +14,8 @@
 // once with a marker (`mov r0, 0x5a5a`) to tell "ended early" from "returned".
 
 import type { Stmt } from '../codegen/ast.js';
-import { assign, bin, fn, id, letDecl, num } from '../codegen/ast.js';
-import { STATE, TEMPS, functionName, hi, lo, type CompileOptions, type LowerContext } from '../codegen/context.js';
+import { assign, bin, constDecl, fn, id, letDecl, num } from '../codegen/ast.js';
+import { RT, STACK_OFFSET, STATE, TEMPS, functionName, hi, lo, type CompileOptions, type LowerContext } from '../codegen/context.js';
 import { lowerCall, lowerExit } from '../codegen/lower-call.js';
 import { lowerMem } from '../codegen/lower-mem.js';
 import { createRuntime } from '../codegen/runtime.js';
@@ -187,6 +187,7 @@ export function emitStraight(ctx: LowerContext): Stmt[] {
     decls.push(fn(functionName(entries[k]!), PARAMS, [
       letDecl([0, 6, 7, 8, 9].flatMap((r) => [lo(r), hi(r)]), num(0)),
       letDecl([...TEMPS], num(0)),
+      constDecl(STACK_OFFSET, bin('-', id('r10'), id(RT.stackBase))),
       ...lowerStraight(ctx, bodyOf(k)),
     ]));
   }
@@ -204,7 +205,7 @@ export function runLowered(main: string, funcs = '', setup: RunSetup = {}): Outc
   };
   const stmts = emitStraight({ program, options });
   const world = makeWorld();
-  const runtime = createRuntime(world.memory, helpers, program, setup.maxCallDepth ?? MAX_DEPTH);
+  const runtime = createRuntime(world.memory, helpers, program, setup.maxCallDepth ?? MAX_DEPTH, world.stack);
   runtime.setPacket(world.packet.base, world.packet.size);
   const rt = {
     ...runtime,

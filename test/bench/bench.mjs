@@ -10,18 +10,23 @@
 // Every engine's result must equal the native result (else MISMATCH and
 // exit status 1). Timings are printed, never asserted.
 //
-//   node test/bench/bench.mjs [--min-ms N] [--only a,b] [--no-native] [--no-build] [--dist DIR]
+//   node test/bench/bench.mjs [--min-ms N] [--warmup-ms N] [--only a,b] [--no-native]
+//                             [--no-build] [--dist DIR] [--write-inputs DIR]
 //
-// --min-ms: time per measurement (default 300); --only: some programs;
+// --min-ms: time per measurement (default 300); --warmup-ms: minimum warm-up
+// before it (default 500, extended while the engine keeps getting faster,
+// up to 4x); --only: some programs;
 // --dist DIR: benchmark another build of ebpf-js (a folder holding
 // lib/index.js, e.g. another checkout's dist/), which implies --no-build.
+// --write-inputs DIR: only write each program's input to DIR/NAME.bin (for
+// `ebpf-js run fixtures/... --mem`, or `native NAME=DIR/NAME.bin`) and exit.
 //
 // Inputs are generated here, deterministically, and written to files that
 // the native harness (fixtures/bench/native.c) reads, so both sides run on
 // the same bytes without a second generator in C.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -33,25 +38,33 @@ const BENCH = join(ROOT, 'fixtures', 'bench');
 // Options
 
 function parseArgs(argv) {
-  const opts = { minMs: 300, only: undefined, native: true, build: true, dist: join(ROOT, 'dist') };
+  const opts = { minMs: 300, warmupMs: 500, only: undefined, native: true, build: true, dist: join(ROOT, 'dist') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--min-ms') opts.minMs = Number(argv[++i]);
-    else if (a === '--only') opts.only = argv[++i].split(',');
+    else if (a === '--warmup-ms') opts.warmupMs = Number(argv[++i]);
+    else if (a === '--only') opts.only = (argv[++i] ?? '').split(',');
     else if (a === '--no-native') opts.native = false;
     else if (a === '--no-build') opts.build = false;
+    // Internal: the child process that runs the 1,000,000-instruction program.
     else if (a === '--huge') opts.huge = argv[++i];
+    else if (a === '--write-inputs') opts.writeInputs = resolve(argv[++i] ?? '');
     else if (a === '--dist') {
       opts.dist = resolve(argv[++i] ?? '');
       opts.build = false;
     }
     else {
-      console.error(`bench: unknown argument ${a}\nusage: bench.mjs [--min-ms N] [--only a,b] [--no-native] [--no-build] [--dist DIR]`);
+      console.error(`bench: unknown argument ${a}\nusage: bench.mjs [--min-ms N] [--warmup-ms N] [--only a,b] [--no-native] [--no-build] [--dist DIR] [--write-inputs DIR]`);
       process.exit(2);
     }
   }
-  if (!(opts.minMs > 0)) {
-    console.error('bench: --min-ms must be a positive number');
+  const unknown = (opts.only ?? []).filter((name) => !PROGRAMS.some((p) => p.name === name));
+  if (unknown.length > 0) {
+    console.error(`bench: unknown program(s) ${unknown.join(', ')}; known: ${PROGRAMS.map((p) => p.name).join(', ')}`);
+    process.exit(2);
+  }
+  if (!(opts.minMs > 0) || !(opts.warmupMs > 0)) {
+    console.error('bench: --min-ms and --warmup-ms must be positive numbers');
     process.exit(2);
   }
   return opts;
@@ -84,8 +97,12 @@ function ensureBuilt() {
   console.log(`bench: building dist/ (${stale.length} source file(s) newer than their build, e.g. ${stale[0]})`);
   const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) {
-    console.error('bench: npm run build failed');
-    process.exit(1);
+    // tsc still emits on type errors; what it emitted may well run.
+    if (!existsSync(join(ROOT, 'dist', 'lib', 'index.js'))) {
+      console.error('bench: npm run build failed and there is no dist/lib/index.js');
+      process.exit(1);
+    }
+    console.log('bench: warning: npm run build reported errors; benchmarking what it emitted');
   }
 }
 
@@ -177,7 +194,7 @@ function packetCapture(count, seed) {
  */
 const PROGRAMS = [
   { name: 'csum', what: 'internet checksum, 128 KiB', input: () => rng(1).bytes(128 * 1024) },
-  { name: 'pktparse', what: 'packet headers, 1500 packets', input: () => packetCapture(1500, 2) },
+  { name: 'pktparse', what: 'packet headers, 2000 packets', input: () => packetCapture(2000, 2) },
   { name: 'fnv1a', what: 'FNV-1a 64, 16 KiB', input: () => rng(3).bytes(16 * 1024) },
   { name: 'xxmix', what: 'xxhash-like 64-bit mix, 256 KiB', input: () => rng(4).bytes(256 * 1024) },
   { name: 'divmod', what: 'gcd, div/mod 64+32, 256 pairs', input: () => divmodInput(256, 5) },
@@ -226,29 +243,47 @@ function scanInput(n, seed) {
 const now = () => Number(process.hrtime.bigint());
 
 /**
- * Median over batches of the mean time of `fn` (ns per call): a warm-up of
- * about a fifth of `minMs` (at least 3 calls), then at least 7 batches
- * filling `minMs`. The native harness uses the same statistic.
+ * Median over batches of the mean time of `fn`, in ns per call, after a
+ * warm-up long enough for V8 to have optimized the code: at least
+ * `warmupMs` (and 3 calls), then rounds of a quarter of that until a round's
+ * fastest call is within 5% of the best seen before it, for at most four
+ * times `warmupMs` in all. Then at least 7 batches filling `minMs`. The
+ * native harness uses the same statistic (with a short warm-up).
+ * Returns { ns, steady }: steady is false when the warm-up hit its cap.
  */
-function measure(fn, minMs) {
+function measure(fn, minMs, warmupMs) {
+  const round = (ms) => {
+    let best = Infinity;
+    let n = 0;
+    const r0 = now();
+    do {
+      const c0 = now();
+      fn();
+      best = Math.min(best, now() - c0);
+      n++;
+    } while (n < 3 || now() - r0 < ms * 1e6);
+    return { best, perCall: (now() - r0) / n };
+  };
+  const w0 = now();
+  let { best, perCall } = round(warmupMs);
+  let steady = false;
+  while (!steady && now() - w0 < 4 * warmupMs * 1e6) {
+    const r = round(warmupMs / 4);
+    steady = r.best >= 0.95 * best;
+    best = Math.min(best, r.best);
+    perCall = r.perCall;
+  }
   const budget = minMs * 1e6;
-  let t0 = now();
-  let warm = 0;
-  do {
-    fn();
-    warm++;
-  } while (warm < 3 || now() - t0 < budget / 5);
-  const perCall = (now() - t0) / warm;
   const batch = Math.max(1, Math.round(budget / 7 / perCall));
   const means = [];
-  t0 = now();
+  const t0 = now();
   while (means.length < 7 || (now() - t0 < budget && means.length < 1000)) {
     const b0 = now();
     for (let i = 0; i < batch; i++) fn();
     means.push((now() - b0) / batch);
   }
   means.sort((a, b) => a - b);
-  return means[means.length >> 1];
+  return { ns: means[means.length >> 1], steady };
 }
 
 function geomean(values) {
@@ -386,7 +421,7 @@ function runHuge(dist, engine) {
   return `FAILED (${child.signal ?? `exit ${child.status}`}): ${why ?? 'no output'}`;
 }
 
-const HUGE_TIMEOUT_MS = 60_000;
+const HUGE_TIMEOUT_MS = 45_000;
 
 /** Child mode (--huge ENGINE): load + compile, then run, the 1,000,000-slot program; prints one line. */
 async function hugeChild(dist, engine) {
@@ -437,6 +472,12 @@ function printTable(headers, rows, rightAligned) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.huge !== undefined) return hugeChild(opts.dist, opts.huge);
+  if (opts.writeInputs !== undefined) {
+    mkdirSync(opts.writeInputs, { recursive: true });
+    for (const p of PROGRAMS) writeFileSync(join(opts.writeInputs, `${p.name}.bin`), p.input());
+    console.log(`wrote ${PROGRAMS.length} inputs to ${opts.writeInputs}`);
+    return;
+  }
   if (opts.build) ensureBuilt();
   const { Vm, AVAILABLE_ENGINES } = await import(pathToFileURL(join(opts.dist, 'lib', 'index.js')).href);
   const { programBytes } = await import(pathToFileURL(join(opts.dist, 'lib', 'elf-sections.js')).href);
@@ -495,7 +536,9 @@ async function benchmark(opts, { Vm, programBytes, engines, hasJit, programs, tm
           row.notes.push(`MISMATCH ${engine} ${hex(result)} != ${nat === undefined ? 'interp' : 'native'} ${hex(reference)}`);
           mismatches++;
         }
-        row.time[engine] = measure(() => prog.run(input, { engine }), opts.minMs);
+        const m = measure(() => prog.run(input, { engine }), opts.minMs, opts.warmupMs);
+        row.time[engine] = m.ns;
+        if (!m.steady) row.notes.push(`${engine} still speeding up after ${(4 * opts.warmupMs / 1e3).toFixed(1)} s of warm-up`);
         if (nat !== undefined) ratios[engine].push(row.time[engine] / nat.ns);
       } catch (e) {
         row.notes.push(`FAILED ${engine}: ${e.name}: ${String(e.message).split('\n')[0]}`);
