@@ -18,6 +18,7 @@
 // their values; r0 is the result. The interpreter follows the same rule.
 
 import type { Program } from '../lib/program.js';
+import type { RegisterHints } from './analysis.js';
 
 /**
  * Names bound once at the top of the generated module (from the `rt`
@@ -112,4 +113,6 @@ export interface CompileOptions {
 export interface LowerContext {
   readonly program: Program;
   readonly options: CompileOptions;
+  /** Facts about register values in the function being lowered (see analysis.ts); absent = nothing known. */
+  readonly hints?: RegisterHints;
 }

@@ -11,6 +11,7 @@ import type { Program } from '../lib/program.js';
 import {
   assign, bin, call, constDecl, expr, fn, id, letDecl, member, num, ret, str, withComments, type Expr, type Stmt,
 } from './ast.js';
+import { analyzeFunction } from './analysis.js';
 import { buildFunctionCfgs, type BasicBlock, type FunctionCfg } from './cfg.js';
 import { RT, STACK_OFFSET, STATE, TEMPS, functionName, hi, lo, type CompileOptions, type LowerContext } from './context.js';
 import { lowerInsn } from './lower.js';
@@ -88,7 +89,8 @@ export function buildModule(program: Program, options: EmitOptions): ES.Program 
   body.push(letDecl([STATE.count, STATE.budget, STATE.depth], num(0)));
   body.push(letDecl([STATE.unwound], { type: 'Literal', value: false }));
   for (const cfg of buildFunctionCfgs(program)) {
-    body.push(fn(functionName(cfg.entry), PARAMS, functionBody(ctx, cfg, options)));
+    const fctx: LowerContext = { ...ctx, hints: analyzeFunction(cfg) };
+    body.push(fn(functionName(cfg.entry), PARAMS, functionBody(fctx, cfg, options)));
   }
   // The entry resets the per-run state and calls the main function with
   // r1, r2 and the top of the stack; r3..r5 start at 0.
