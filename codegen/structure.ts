@@ -3,33 +3,39 @@
 // for back edges, and a switch-dispatch loop when no such structure exists.
 //
 // Reducible functions follow Norman Ramsey, "Beyond Relooper" (JFP 2022):
-// walk the dominator tree; a loop header x becomes `L_bx: while (true) {...}`;
-// each dominator-tree child y of x that is a merge node (two or more forward
-// predecessors) is placed right after a labeled block `B_by: { ... }` that
-// holds the code of x, and is reached with `break B_by`; a child with a
-// single forward predecessor is inlined at the branch that reaches it. Merge
-// children are nested by decreasing reverse-postorder number, so every
-// forward branch targets an enclosing label. Every path ends in an explicit
-// break/continue/return: in JS, falling off a loop body repeats the loop.
+// walk the dominator tree in reverse postorder; a loop header x becomes
+// `L_bx: while (true) {...}`; each dominator-tree child y of x that is a
+// merge node (two or more forward predecessors) is placed right after a
+// labeled block `B_by: { ... }` holding the code of x, and is reached with
+// `break B_by`; a child with a single forward predecessor is inlined at the
+// branch that reaches it. Children are nested by decreasing reverse-postorder
+// number, so every forward jump targets an enclosing label. Every path ends
+// in an explicit break/continue/return: in JS, unlike wasm, falling off a
+// loop body repeats the loop.
 //
-// Where JS differs from the paper's wasm:
-// - Labels are names, so no label context is needed to compute branch depths.
-// - A conditional whose one side leaves (break/continue) is written
-//   `if (test) { leave } other side...` with the other side flat after it,
-//   and when both sides are inlined subtrees, the smaller one goes inside the
-//   `if` (an `else` only when both are small). Nesting through ifs then grows
-//   like log2 of the function size (a heavy-path argument), instead of with
-//   the length of an if-cascade.
-// - A jump at the very end of its label's body (`break B_by` falling into y,
-//   `continue L_bx` at the end of the loop body) is removed afterwards, and a
-//   label nothing refers to any more is dropped (a block's body is spliced
-//   into its parent list).
+// Where this departs from the paper:
+// - Labels are names, so no label context is kept to compute branch depths.
+// - A loop header's dominator-tree children outside its loop (the loop
+//   exits) are placed after the loop, not inside it, reached with `break`
+//   like merge nodes (`B_by: L_bx: while (true) {...}` then y). In the paper
+//   the code after a loop nests inside it, so n consecutive loops nest n deep.
+// - A conditional puts one side in an `if` and the other flat after it: the
+//   side that is a jump, or of two inlined subtrees the smaller one, so
+//   nesting through ifs grows with log2 of the function size at most (a
+//   heavy-path argument), not with the length of an if-cascade.
+// - Afterwards, a jump at the very end of its label's body (`break B_by`
+//   falling into y, `continue L_bx` ending the loop body) is removed; when
+//   the `if` before it has a `then` ending in the same jump, the code after
+//   the `if` becomes its `else` and that jump goes too (a diamond becomes
+//   `if (t) {a} else {b}`). A label nothing refers to any more is dropped and
+//   a labeled block's body spliced into its parent.
 //
 // Irreducible functions use a dispatch loop over the whole function:
 //   let blk = 0; D: while (true) { switch (blk) { case 0: ...; blk = 3; continue D; ... } }
 // So do reducible ones whose structured form would nest deeper than
-// MAX_NESTING (thousands of merge nodes under one dominator): printing and
-// parsing deeply nested JS recurses, in astring and in V8.
+// MAX_NESTING (thousands of merge nodes under one dominator, or thousands of
+// nested loops): printing and parsing deeply nested JS recurses, in astring,
+// acorn and V8.
 //
 // The work happens in two phases: a hook-free plan (the Node tree below) is
 // built and checked for depth first, then converted to ESTree while calling
@@ -118,7 +124,7 @@ interface Plan {
 /** What the plan needs to know about each block, beyond the CFG. */
 interface Shape {
   readonly rpoIndex: Int32Array;
-  /** 1 when the block is reached with `break` to a label placed before it (see placement). */
+  /** 1 when the block is reached with `break`: a merge node, or a loop exit placed after its loop. */
   readonly viaBreak: Uint8Array;
   /** Dominator subtree sizes, in blocks. */
   readonly size: Int32Array;

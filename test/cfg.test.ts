@@ -290,36 +290,21 @@ function slot(opcode: number, fields: Partial<Omit<Slot, 'opcode'>> = {}): Slot 
   return { opcode, dst: 0, src: 0, off: 0, imm: 0, ...fields };
 }
 
-/**
- * The best of three builds: one run can absorb a full collection of the
- * garbage an earlier test left (the previous million-instruction program).
- */
-function timed<T>(f: () => T): { value: T; ms: number } {
-  let best = Infinity;
-  let value: T | undefined;
-  for (let run = 0; run < 3; run++) {
-    const t0 = performance.now();
-    value = f();
-    best = Math.min(best, performance.now() - t0);
-  }
-  return { value: value!, ms: best };
-}
-
 describe('million-instruction programs', () => {
   const N = 1_000_000;
 
-  it('straight line: one block, built quickly', () => {
+  it('straight line: one block', () => {
     const slots: Slot[] = new Array<Slot>(N);
     for (let i = 0; i < N - 1; i++) slots[i] = slot(ADD64_IMM, { imm: 1 });
     slots[N - 1] = slot(EXIT);
     const p = validateSlots(slots, OPTS);
-    const { value: cfgs, ms } = timed(() => buildFunctionCfgs(p));
+    // Speed is measured by npm run bench, not asserted here: this checks size and shape.
+    const cfgs = buildFunctionCfgs(p);
     expect(cfgs[0]!.blocks).toHaveLength(1);
     expect(cfgs[0]!.blocks[0]!.insns).toHaveLength(N);
-    expect(ms).toBeLessThan(1000);
   });
 
-  it('250,000 loops in a chain: 500,000 blocks, built quickly without deep recursion', () => {
+  it('250,000 loops in a chain: 750,000 blocks, built without deep recursion', () => {
     // Unit of 4 slots: mov r1, 0; loop: add r1, 1; jlt r1, 3, loop; jeq r2, 7, (next unit's loop).
     const slots: Slot[] = [];
     const count = Math.floor((N - 1) / 4);
@@ -332,8 +317,10 @@ describe('million-instruction programs', () => {
     while (slots.length < N - 1) slots.push(slot(MOV64_IMM));
     slots.push(slot(EXIT));
     const p = validateSlots(slots, OPTS);
-    const { value: cfgs, ms } = timed(() => buildFunctionCfgs(p));
+    // Speed is measured by npm run bench, not asserted here: this checks size and shape.
+    const cfgs = buildFunctionCfgs(p);
     const cfg = cfgs[0]!;
+    expect(cfg.blocks).toHaveLength(3 * count + 1);
     expect(cfg.reducible).toBe(true);
     expect(cfg.loopHeaders.size).toBe(count);
     expect(cfg.rpo).toHaveLength(cfg.blocks.length);
@@ -341,6 +328,5 @@ describe('million-instruction programs', () => {
     let depth = 0;
     for (let b = cfg.blocks.length - 1; b > 0; b = cfg.idom[b]!) depth++;
     expect(depth).toBeGreaterThan(count);
-    expect(ms).toBeLessThan(1000);
   });
 });
