@@ -9,7 +9,8 @@
 // INT64_MIN % -1 = 0; signed forms truncate, smod takes the dividend's sign.
 // A 64-bit dividend over a divisor below 2^32 (the common slow case: a hash
 // or a counter modulo a table size) is divided in doubles, 16 bits at a time;
-// only divisors of 2^32 and more go through BigInt.
+// a divisor of 2^32 and more leaves a quotient below 2^32, estimated in
+// doubles and corrected exactly on 32-bit halves. No BigInt anywhere.
 
 /** Unsigned 64-bit a / b: low half returned, high half in ret[1]. */
 export function div64(alo: number, ahi: number, blo: number, bhi: number, ret: Int32Array): number {
@@ -58,11 +59,42 @@ function udivmod(alo: number, ahi: number, blo: number, bhi: number, ret: Int32A
     ret[1] = qh | 0;
     return (q1 * 65536 + q0) | 0;
   }
-  const a = (BigInt(ahi >>> 0) << 32n) | BigInt(alo >>> 0);
-  const b = (BigInt(bhi >>> 0) << 32n) | BigInt(blo >>> 0);
-  const q = mod ? a % b : a / b;
-  ret[1] = Number(q >> 32n) | 0;
-  return Number(q & 0xffffffffn) | 0;
+  return wideDivisor(alo, ahi, blo, bhi, ret, mod);
+}
+
+const TWO32 = 4294967296;
+
+/**
+ * a / b or a % b (unsigned) for b >= 2^32, without BigInt: the quotient q is
+ * below 2^32. In doubles a / b comes out within 2^-19 of the true ratio (a
+ * and b each round by at most 2^-53 relative, the ratio is below 2^32), so
+ * its floor is q - 1, q or q + 1; one less than that, e, is at most q and at
+ * least q - 2. Then a - e * b is in [0, a] (no overflow: e * b <= a) and
+ * below 3b: computed exactly on 32-bit halves, at most two subtractions of
+ * b give the remainder (and q).
+ */
+function wideDivisor(alo: number, ahi: number, blo: number, bhi: number, ret: Int32Array, mod: boolean): number {
+  const ratio = ((ahi >>> 0) * TWO32 + (alo >>> 0)) / ((bhi >>> 0) * TWO32 + (blo >>> 0));
+  let e = Math.max(Math.floor(ratio) - 1, 0);
+  // e * b mod 2^64 (e < 2^32): the low product, its high 32 bits (see
+  // lower-alu's mulhiU32 for why the rounding is exact) and e * bhi.
+  const pl = Math.imul(e, blo);
+  const ph = ((((e * (blo >>> 0) - (pl >>> 0)) / TWO32 + 0.5) | 0) + Math.imul(e, bhi)) | 0;
+  // r = a - e * b.
+  let rl = (alo - pl) | 0;
+  let rh = (ahi - ph - ((alo >>> 0) < (pl >>> 0) ? 1 : 0)) | 0;
+  // While r >= b: r -= b, e += 1 (at most twice).
+  while ((rh >>> 0) > (bhi >>> 0) || (rh === bhi && (rl >>> 0) >= (blo >>> 0))) {
+    rh = (rh - bhi - ((rl >>> 0) < (blo >>> 0) ? 1 : 0)) | 0;
+    rl = (rl - blo) | 0;
+    e++;
+  }
+  if (mod) {
+    ret[1] = rh;
+    return rl;
+  }
+  ret[1] = 0;
+  return e | 0;
 }
 
 function sdivmod(alo: number, ahi: number, blo: number, bhi: number, ret: Int32Array, mod: boolean): number {

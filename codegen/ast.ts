@@ -12,11 +12,25 @@ export function id(name: string): ES.Identifier {
   return { type: 'Identifier', name };
 }
 
-/** A numeric literal; negative numbers become unary minus (ESTree has no negative literals). */
+/**
+ * Literals 0..1023, built once and shared (an expression node is never
+ * changed once built; only statements get comments attached), so that the
+ * commonest numbers cost no allocation.
+ */
+const SMALL: readonly ES.Literal[] = Object.freeze(
+  Array.from({ length: 1024 }, (_, v) => Object.freeze({ type: 'Literal' as const, value: v })),
+);
+
+/**
+ * A numeric literal; negative numbers become unary minus (ESTree has no
+ * negative literals). No `raw` text (one string less per literal): printers
+ * write the value.
+ */
 export function num(value: number): Expr {
+  if (value >= 0 && value < 1024 && (value | 0) === value && (value !== 0 || !Object.is(value, -0))) return SMALL[value]!;
   if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
   if (value < 0 || Object.is(value, -0)) return { type: 'UnaryExpression', operator: '-', prefix: true, argument: num(-value) };
-  return { type: 'Literal', value, raw: String(value) };
+  return { type: 'Literal', value };
 }
 
 /** A string literal: astring escapes it, so any text is safe here. */

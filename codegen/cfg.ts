@@ -10,7 +10,10 @@
 // Leaders: the entry, every jump target, the instruction after a jump or an
 // exit, and the instruction after every call. Calls end blocks because the
 // JIT checks the instruction budget before a call and counts instructions per
-// block: a call must be the last instruction its block executes.
+// block: a call must be the last instruction its block executes. A straight
+// run longer than MAX_BLOCK_INSNS instructions is cut into blocks of at most
+// that many (falling into each other), so that a block's code alone stays
+// far below V8's bytecode limit and split.ts can cut a huge function anywhere.
 //
 // Cost: linear in the instruction count for building blocks and edges (one
 // pass over flat typed arrays, no closure per instruction); dominators use the
@@ -18,8 +21,12 @@
 // few passes on compiler output. Every graph walk uses an explicit stack: a
 // million-block chain must not overflow the JS call stack.
 //
+// `graphFacts` computes the same facts (reverse postorder, dominators, loops,
+// reducibility) for any graph given as successor pairs: split.ts builds the
+// graphs of the pieces of a function it splits with it.
+//
 // What this does not do: no liveness or register analysis, no splitting of
-// oversized functions, no edges between functions (calls are plain
+// oversized functions (split.ts), no edges between functions (calls are plain
 // instructions here).
 
 import { branchTarget, type Instruction, type Kind } from '../lib/isa.js';
@@ -67,6 +74,13 @@ export interface FunctionCfg {
   /** False when some retreating edge's target does not dominate its source (a loop with two entries). */
   readonly reducible: boolean;
 }
+
+/**
+ * Longest block, in instructions. The costliest instructions (a checked
+ * 64-bit atomic) lower to about 400 bytes of V8 bytecode, so a block stays
+ * under 52 KB whatever it holds (V8 optimizes functions up to 60 KB).
+ */
+export const MAX_BLOCK_INSNS = 128;
 
 /** Instructions after which control may not simply continue in the same block. */
 function endsBlock(kind: Kind): boolean {
@@ -241,6 +255,15 @@ function buildFunction(
     const next = i + 1 < last ? insns[i + 1]!.pc : end;
     if (endsBlock(kind) && next < end) leader[next] = 1;
   }
+  // Cut straight runs (leaders are all known now, jump targets included).
+  for (let i = first, run = 0; i < last; i++) {
+    const pc = insns[i]!.pc;
+    if (leader[pc] === 1 || run === MAX_BLOCK_INSNS) {
+      leader[pc] = 1;
+      run = 0;
+    }
+    run++;
+  }
   for (let i = first; i < last; i++) count += leader[insns[i]!.pc]!;
 
   // Block boundaries as instruction indices and as pcs (blocks are contiguous).
@@ -303,14 +326,40 @@ function buildFunction(
   const edges: Edges = { insns, starts, succ, predStart, predList };
   const blocks: BasicBlock[] = new Array<BasicBlock>(nb);
   for (let b = 0; b < nb; b++) blocks[b] = new Block(b, startPc[b]!, startPc[b + 1]!, edges);
+  return { entry, blocks, ...factsOf(succ, nb, predStart, predList) };
+}
 
+/** What FunctionCfg knows about a graph beyond its blocks. */
+export type GraphFacts = Pick<FunctionCfg, 'rpo' | 'idom' | 'loopHeaders' | 'reducible'>;
+
+/**
+ * Reverse postorder, dominators, loop headers and reducibility of the graph
+ * whose block b has successors succ[2b] and succ[2b + 1] (-1: none; a
+ * branch's taken side first), entered at block 0.
+ */
+export function graphFacts(succ: Int32Array): GraphFacts {
+  const nb = succ.length >> 1;
+  const predStart = new Int32Array(nb + 1);
+  for (let k = 0; k < 2 * nb; k++) if (succ[k]! >= 0) predStart[succ[k]! + 1]++;
+  for (let b = 0; b < nb; b++) predStart[b + 1] += predStart[b]!;
+  const predList = new Int32Array(predStart[nb]!);
+  const fill = predStart.slice(0, nb);
+  for (let k = 0; k < 2 * nb; k++) if (succ[k]! >= 0) predList[fill[succ[k]!]!++] = k >> 1;
+  return factsOf(succ, nb, predStart, predList);
+}
+
+function factsOf(succ: Int32Array, nb: number, predStart: Int32Array, predList: Int32Array): GraphFacts {
   const rpo = reversePostorder(succ, nb);
   const rpoIndex = new Int32Array(nb).fill(-1);
   for (let i = 0; i < rpo.length; i++) rpoIndex[rpo[i]!] = i;
   const idom = dominators(rpo, rpoIndex, predStart, predList);
-  const { loopHeaders, reducible } = loops(rpo, rpoIndex, idom, succ);
+  // The set is made here rather than at the end of loops(): code V8
+  // optimized while inside that function's long loops had never seen the
+  // construction after them, and threw itself away there, graph after graph.
+  const header = new Uint8Array(nb);
+  const reducible = loops(rpo, rpoIndex, idom, succ, header);
   idom[0] = -1;
-  return { entry, blocks, rpo: toArray(rpo), idom: toArray(idom), loopHeaders, reducible };
+  return { rpo: toArray(rpo), idom: toArray(idom), loopHeaders: new BlockSet(header), reducible };
 }
 
 /** Block id starting at `pc`; a pc that starts no block means the program was not validated. */
@@ -397,14 +446,13 @@ function dominators(rpo: Int32Array, rpoIndex: Int32Array, predStart: Int32Array
 }
 
 /**
- * Loop headers and reducibility. A retreating edge u -> v (v no later than u
- * in reverse postorder) is a back edge when v dominates u; a graph is
- * reducible exactly when every retreating edge is a back edge. Dominance is
- * tested in O(1) with pre/post numbers of the dominator tree.
+ * Marks the loop headers in `header` and returns whether the graph is
+ * reducible. A retreating edge u -> v (v no later than u in reverse
+ * postorder) is a back edge when v dominates u; a graph is reducible exactly
+ * when every retreating edge is a back edge. Dominance is tested in O(1)
+ * with pre/post numbers of the dominator tree.
  */
-function loops(
-  rpo: Int32Array, rpoIndex: Int32Array, idom: Int32Array, succ: Int32Array,
-): { loopHeaders: ReadonlySet<number>; reducible: boolean } {
+function loops(rpo: Int32Array, rpoIndex: Int32Array, idom: Int32Array, succ: Int32Array, header: Uint8Array): boolean {
   const nb = rpoIndex.length;
   // Children of each node in the dominator tree, as compressed rows.
   const first = new Int32Array(nb + 1);
@@ -440,7 +488,6 @@ function loops(
     }
   }
 
-  const header = new Uint8Array(nb);
   let reducible = true;
   for (let i = 0; i < rpo.length; i++) {
     const u = rpo[i]!;
@@ -451,5 +498,5 @@ function loops(
       else reducible = false;
     }
   }
-  return { loopHeaders: new BlockSet(header), reducible };
+  return reducible;
 }

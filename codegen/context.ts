@@ -27,12 +27,12 @@ import type { RegisterHints } from './analysis.js';
 export const RT = {
   /** DataView per 16 MiB slot (Memory.tables.views). */
   views: 'V',
-  /** Base address per slot (Float64Array). */
-  bases: 'B',
-  /** One past the last loadable address per slot, 0 if unmapped (Float64Array). */
-  ends: 'E',
-  /** Same for stores: 0 if unmapped or read-only (Float64Array). */
-  writeEnds: 'W',
+  /** Per slot: where its first byte is in its view (Memory.tables.offsets, Uint32Array). */
+  offsets: 'O',
+  /** Per slot: bytes loadable from its first address on, 0 if unmapped (Memory.tables.limits, Int32Array). */
+  limits: 'L',
+  /** Same for stores: 0 if unmapped or read-only (Memory.tables.writeLimits, Int32Array). */
+  writeLimits: 'WL',
   /** DataView of the stack region (for r10-relative accesses proven inside the frame). */
   stack: 'S',
   /** Base address of the stack region. */
@@ -107,6 +107,12 @@ export interface CompileOptions {
   readonly unwindHelper: number | undefined;
   /** Helper ids registered when compiling (a call to another id cannot be compiled). */
   readonly helperIds: ReadonlySet<number>;
+  /**
+   * Estimated bytecode above which a BPF function is split into several JS
+   * functions (split.ts); default SPLIT_LIMIT. Tests set 1 to split every
+   * function into one piece per block.
+   */
+  readonly splitLimit?: number;
 }
 
 /** What lowering an instruction may look at. */

@@ -1,12 +1,16 @@
-// Assembles the generated module: one JS function per BPF function, the
-// runtime bindings they share, and the entry point the runner calls. The
-// whole module is an ESTree Program printed by astring; `instantiate` turns
-// the printed source into a callable with `new Function("rt", source)`, the
-// runtime object being the only thing the code can reach.
+// Assembles the generated module: one JS function per BPF function (several
+// for a function too big for V8 to optimize, see split.ts), the runtime
+// bindings they share, and the entry point the runner calls. Each top-level
+// statement is an ESTree node printed by astring (print.ts) as soon as it is
+// built: only one function's tree is alive at a time, so a
+// million-instruction program never holds a million instructions' worth of
+// nodes. `instantiate` turns the printed source into a callable with
+// `new Function("rt", source)`, the runtime object being the only thing the
+// code can reach.
 
-import { generate } from 'astring';
 import type * as ES from 'estree';
 import { formatInstruction } from '../lib/disasm.js';
+import type { Instruction } from '../lib/isa.js';
 import type { Program } from '../lib/program.js';
 import {
   assign, bin, call, constDecl, expr, fn, id, letDecl, member, num, ret, str, withComments, type Expr, type Stmt,
@@ -17,6 +21,11 @@ import { RT, STACK_OFFSET, STATE, TEMPS, functionName, hi, lo, type CompileOptio
 import { lowerInsn } from './lower.js';
 import { budgetCheck, lowerExit } from './lower-call.js';
 import { lowerCondition } from './lower-jmp.js';
+import { printInto, type Sink } from './print.js';
+import {
+  PIECE_PARAMS, REGS, SPLIT_LIMIT, dispatcherBody, exitStatements, leaveStatements, pieceGraph, pieceLoads, pieceName,
+  pieceStores, planSplit, selectTest, type PieceBlock,
+} from './split.js';
 import { structureFunction, type StructureHooks } from './structure.js';
 
 /** Parameters of every generated BPF function: r1..r5 as pairs, then the frame pointer. */
@@ -27,7 +36,7 @@ const ZEROED = [0, 6, 7, 8, 9].flatMap((r) => [lo(r), hi(r)]);
 export const ENTRY_PARAMS = ['r1', 'r1h', 'r2', 'r2h', 'r10', 'budget'] as const;
 
 export interface EmitOptions extends CompileOptions {
-  /** Attach a comment per basic block with its pc range and disassembly. */
+  /** Readable output: indented, with a comment per basic block (pc range and disassembly). */
   readonly comments: boolean;
 }
 
@@ -43,59 +52,155 @@ function blockComment(block: BasicBlock): string[] {
   return lines;
 }
 
-function functionBody(ctx: LowerContext, cfg: FunctionCfg, options: EmitOptions): Stmt[] {
-  const hooks: StructureHooks = {
-    body(block) {
-      const out: Stmt[] = [];
-      // Every instruction of a block runs once the block is entered (a fault
-      // ends the run anyway), so the whole block is counted at its start.
-      if (options.budget) out.push(assign(STATE.count, num(block.insns.length), '+='));
-      for (const insn of block.insns) {
-        if (!isTerminator(insn)) out.push(...lowerInsn(ctx, insn));
-      }
-      if (options.comments) {
-        if (out.length === 0) out.push({ type: 'EmptyStatement' });
-        withComments(out[0]!, blockComment(block));
-      }
-      return out;
-    },
-    test(block) {
-      if (block.terminator.kind !== 'branch') throw new Error(`internal: block ${block.id} has no branch`);
-      return lowerCondition(ctx, block.terminator.insn);
-    },
-    backwardJump(insn) {
-      return options.budget ? [budgetCheck(insn.pc)] : [];
-    },
-    exit(block) {
-      if (block.terminator.kind !== 'exit') throw new Error(`internal: block ${block.id} does not exit`);
-      return lowerExit(ctx, block.terminator.insn);
-    },
-  };
-  return [
-    letDecl(ZEROED, num(0)),
-    letDecl([...TEMPS], num(0)),
-    constDecl(STACK_OFFSET, bin('-', id('r10'), id(RT.stackBase))),
-    ...structureFunction(cfg, hooks),
-  ];
+/**
+ * The code of the program's own blocks: instructions, conditions, budget
+ * checks, exits. (Hooks are classes, not closures made per function: V8
+ * inlines a hook into the structuring code it optimizes, checking which
+ * function it calls, and a fresh closure per function failed that check
+ * and threw the optimized code away, function after function.)
+ */
+class BlockHooks implements StructureHooks {
+  constructor(readonly ctx: LowerContext, readonly options: EmitOptions) {}
+
+  body(block: BasicBlock): Stmt[] {
+    const { ctx, options } = this;
+    const out: Stmt[] = [];
+    // Every instruction of a block runs once the block is entered (a fault
+    // ends the run anyway), so the whole block is counted at its start.
+    if (options.budget) out.push(assign(STATE.count, num(block.insns.length), '+='));
+    for (const insn of block.insns) {
+      if (isTerminator(insn)) continue;
+      for (const s of lowerInsn(ctx, insn)) out.push(s);
+    }
+    if (options.comments) {
+      if (out.length === 0) out.push({ type: 'EmptyStatement' });
+      withComments(out[0]!, blockComment(block));
+    }
+    return out;
+  }
+
+  test(block: BasicBlock): Expr {
+    if (block.terminator.kind !== 'branch') throw new Error(`internal: block ${block.id} has no branch`);
+    return lowerCondition(this.ctx, block.terminator.insn);
+  }
+
+  backwardJump(insn: Instruction): Stmt[] {
+    return this.options.budget ? [budgetCheck(insn.pc)] : [];
+  }
+
+  exit(block: BasicBlock): Stmt[] {
+    if (block.terminator.kind !== 'exit') throw new Error(`internal: block ${block.id} does not exit`);
+    return lowerExit(this.ctx, block.terminator.insn);
+  }
 }
 
-/** The module as an ESTree Program (the body of `new Function("rt", ...)`). */
-export function buildModule(program: Program, options: EmitOptions): ES.Program {
-  const ctx: LowerContext = { program, options };
-  const body: Stmt[] = [{ ...expr(str('use strict')), directive: 'use strict' } as ES.Directive];
-  // Runtime bindings, read once: the generated code reaches nothing else.
-  for (const name of Object.values(RT)) body.push(constDecl(name, member('rt', name)));
-  body.push(constDecl(STATE.maxDepth, member('rt', 'MAXDEPTH')));
-  body.push(letDecl([STATE.count, STATE.budget, STATE.depth], num(0)));
-  body.push(letDecl([STATE.unwound], { type: 'Literal', value: false }));
-  for (const cfg of buildFunctionCfgs(program)) {
-    const fctx: LowerContext = { ...ctx, hints: analyzeFunction(cfg) };
-    body.push(fn(functionName(cfg.entry), PARAMS, functionBody(fctx, cfg, options)));
+/** The blocks of one piece of a split function: the program's own blocks, and those split.ts adds. */
+class PieceHooks implements StructureHooks<PieceBlock> {
+  constructor(readonly blocks: BlockHooks, readonly stores: readonly Stmt[]) {}
+
+  body(pb: PieceBlock): Stmt[] {
+    return pb.role === 'block' ? this.blocks.body(pb.block) : [];
   }
+
+  test(pb: PieceBlock): Expr {
+    if (pb.role === 'select') return selectTest(pb.code);
+    if (pb.role !== 'block') throw new Error(`internal: piece block ${pb.id} has no branch`);
+    return this.blocks.test(pb.block);
+  }
+
+  backwardJump(insn: Instruction): Stmt[] {
+    return this.blocks.backwardJump(insn);
+  }
+
+  exit(pb: PieceBlock): Stmt[] {
+    if (pb.role === 'block') return exitStatements(this.stores);
+    if (pb.role !== 'leave') throw new Error(`internal: piece block ${pb.id} does not exit`);
+    const leave = leaveStatements(this.stores, pb.code);
+    if (this.blocks.options.comments) withComments(leave[leave.length - 1]!, [`on at pc ${pb.start}`]);
+    return leave;
+  }
+}
+
+/** Locals every function (or piece of one) declares besides its registers: temporaries and the frame offset. */
+function scratchLocals(): Stmt[] {
+  return [letDecl([...TEMPS], num(0)), constDecl(STACK_OFFSET, bin('-', id('r10'), id(RT.stackBase)))];
+}
+
+/** Prints top-level statements as they are made, each as soon as it is complete. */
+class Printer {
+  constructor(readonly sink: Sink, readonly style: 'compact' | 'readable') {}
+
+  print(body: Stmt[]): void {
+    printInto(this.sink, { type: 'Program', sourceType: 'script', body }, this.style);
+    this.sink.cut();
+  }
+}
+
+/**
+ * The JS function(s) of one BPF function, each printed as soon as it is
+ * built. Returns whether the function was split (the module then binds R).
+ */
+function emitFunction(hooks: BlockHooks, cfg: FunctionCfg, limit: number, printer: Printer): boolean {
+  const { ctx, options } = hooks;
+  const name = functionName(cfg.entry);
+  const plan = planSplit(cfg, ctx.program.functions.length, limit);
+  if (plan === undefined) {
+    printer.print([fn(name, PARAMS, [letDecl(ZEROED, num(0)), ...scratchLocals(), ...structureFunction(cfg, hooks)])]);
+    return false;
+  }
+  for (let n = 0; n < plan.pieces.length; n++) {
+    const piece = plan.pieces[n]!;
+    const graph = pieceGraph(cfg, plan, piece);
+    // One list of stores, shared by every return of the piece (never given comments).
+    const pieceHooks = new PieceHooks(hooks, pieceStores(graph.stores));
+    const decl = fn(pieceName(cfg.entry, n), PIECE_PARAMS, [
+      ...pieceLoads(graph.loads), ...scratchLocals(), ...structureFunction(graph, pieceHooks),
+    ]);
+    if (options.comments) {
+      const first = cfg.blocks[piece.blocks[0]!]!.start;
+      const last = cfg.blocks[piece.blocks[piece.blocks.length - 1]!]!.end - 1;
+      withComments(decl, [`${name}, piece ${n + 1} of ${plan.pieces.length}: pc ${first}..${last}`]);
+    }
+    printer.print([decl]);
+  }
+  const dispatcher = fn(name, PARAMS, dispatcherBody(cfg, plan, options.comments));
+  if (options.comments) {
+    withComments(dispatcher, [`${name}: split in ${plan.pieces.length} pieces (V8 optimizes no function above 60 KB of bytecode)`]);
+  }
+  printer.print([dispatcher]);
+  return true;
+}
+
+/**
+ * Prints the module (the body of `new Function("rt", ...)`) into `sink`.
+ * `splitLimit` overrides SPLIT_LIMIT (tests force tiny pieces with it);
+ * `style` is readable with comments, compact without, unless a test asks.
+ */
+export function emitModule(
+  program: Program, options: EmitOptions, sink: Sink, splitLimit = SPLIT_LIMIT,
+  style: 'compact' | 'readable' = options.comments ? 'readable' : 'compact',
+): void {
+  const printer = new Printer(sink, style);
+  const ctx: LowerContext = { program, options };
+  const head: Stmt[] = [{ ...expr(str('use strict')), directive: 'use strict' } as ES.Directive];
+  // Runtime bindings, read once: the generated code reaches nothing else.
+  for (const name of Object.values(RT)) head.push(constDecl(name, member('rt', name)));
+  head.push(constDecl(STATE.maxDepth, member('rt', 'MAXDEPTH')));
+  head.push(letDecl([STATE.count, STATE.budget, STATE.depth], num(0)));
+  head.push(letDecl([STATE.unwound], { type: 'Literal', value: false }));
+  printer.print(head);
+  let split = false;
+  for (const cfg of buildFunctionCfgs(program)) {
+    const hooks = new BlockHooks({ ...ctx, hints: analyzeFunction(cfg, program) }, options);
+    if (emitFunction(hooks, cfg, splitLimit, printer)) split = true;
+  }
+  const tail: Stmt[] = [];
+  // Functions run only after the module body has, so this binding may come last.
+  if (split) tail.push(constDecl(REGS, member('rt', REGS)));
   // The entry resets the per-run state and calls the main function with
   // r1, r2 and the top of the stack; r3..r5 start at 0.
   const mainArgs: Expr[] = [...['r1', 'r1h', 'r2', 'r2h'].map(id), ...Array.from({ length: 6 }, () => num(0)), id('r10')];
-  body.push(ret({
+  tail.push(ret({
     type: 'FunctionExpression',
     id: id('entry'),
     params: ENTRY_PARAMS.map(id),
@@ -112,11 +217,7 @@ export function buildModule(program: Program, options: EmitOptions): ES.Program 
     generator: false,
     async: false,
   }));
-  return { type: 'Program', sourceType: 'script', body };
-}
-
-export function printModule(module: ES.Program, comments: boolean): string {
-  return generate(module, { comments });
+  printer.print(tail);
 }
 
 /** (r1, r1h, r2, r2h, r10, budget) => r0 low half; the high half is left in RET[1]. */

@@ -5,9 +5,12 @@
 // integers (a double in a register local deoptimizes the loop around it).
 //
 // Operands are pairs of halves, each a known int32 constant or the name of an
-// int32 local. Immediates become constants at compile time and fold; an
-// analysis that proves a half constant (say "the high half of r3 is 0") only
-// has to hand such a constant to the builders below to get the shorter code.
+// int32 local. Immediates become constants at compile time and fold, and so
+// do the halves the register analysis (analysis.ts, ctx.hints) knows: a high
+// half proven 0 is the constant 0 (the local still holds 0 there, it is just
+// not read), a register proven constant is its value. A result whose high
+// half (or whole value) the analysis knows is written as that constant: a
+// 64-bit add that provably does not carry is a 32-bit add.
 //
 // What it does not do: choose representations, or touch memory and calls.
 
@@ -52,6 +55,28 @@ export function immOperand(imm: number): Operand {
 /** The second operand of an alu/jcond instruction. */
 export function sourceOperand(insn: Instruction): Operand {
   return insn.spec.source === 'reg' ? regOperand(insn.src) : immOperand(insn.imm);
+}
+
+/** A register as an operand just before the instruction at `pc`: the halves the analysis knows are constants. */
+export function regOperandAt(ctx: LowerContext, pc: number, reg: number): Operand {
+  const plain = regOperand(reg);
+  const fact = ctx.hints?.before(pc, reg);
+  if (fact?.hi === undefined) return plain;
+  // A frame pointer's low half is r10 + d: never a compile-time constant.
+  if (fact.min === fact.max && fact.frame === undefined) return { lo: fact.min | 0, hi: fact.hi };
+  return { lo: plain.lo, hi: fact.hi };
+}
+
+/** The second operand of an alu/jcond instruction, with what the analysis knows about a register. */
+export function sourceOperandAt(ctx: LowerContext, insn: Instruction): Operand {
+  return insn.spec.source === 'reg' ? regOperandAt(ctx, insn.pc, insn.src) : immOperand(insn.imm);
+}
+
+/** What the analysis knows about dst just after `insn`: its high half (int32) and, for a known value, its low half. */
+function resultOf(ctx: LowerContext, insn: Instruction): { hi: number | undefined; lo: number | undefined } {
+  const fact = ctx.hints?.after(insn.pc, insn.dst);
+  if (fact?.hi === undefined) return { hi: undefined, lo: undefined };
+  return { hi: fact.hi, lo: fact.min === fact.max && fact.frame === undefined ? fact.min | 0 : undefined };
 }
 
 export function isConst(v: Val): v is number {
@@ -210,7 +235,14 @@ const ALU32: Readonly<Record<AluOp, Op32>> = Object.freeze({
 });
 
 function shl32(a: Val, k: number): Val {
+  if (isConst(a)) return a << k;
   return k === 0 ? a : bin('<<', ex(a), num(k));
+}
+
+/** a >>> k (a result below 2^31 for k >= 1, so still int32) or a >> k, for 0 <= k < 32. */
+function shr32(a: Val, k: number, signed: boolean): Val {
+  if (isConst(a)) return signed ? a >> k : (a >>> k) | 0;
+  return k === 0 ? a : bin(signed ? '>>' : '>>>', ex(a), num(k));
 }
 
 // ---------------------------------------------------------------------------
@@ -247,12 +279,12 @@ const ALU64: Readonly<Record<AluOp, Op64>> = Object.freeze({
     const k = b.hi === 0 && isConst(b.lo) && b.lo > 0 ? log2(b.lo) : undefined;
     if (k !== undefined) return ALU64.lsh(d, { lo: k, hi: 0 });
     // (ah:al) * (bh:bl) mod 2^64 = mulhi(al, bl) + al*bh + ah*bl in the high half (mod 2^32).
-    const high = mulhiU32(d.a.lo, b.lo);
-    return [
-      ...high.pre,
-      ...set(d.hi, sum([high.value, imul(d.a.lo, b.hi), imul(d.a.hi, b.lo)])),
-      ...set(d.lo, imul(d.a.lo, b.lo)),
-    ];
+    const low = imul(d.a.lo, b.lo);
+    const lowInT = mulhiReadsLow(d.a.lo, b.lo) && !isConst(low) && typeof low !== 'string';
+    const high = mulhiU32(d.a.lo, b.lo, lowInT ? T : low);
+    const hiStmt = set(d.hi, sum([high, imul(d.a.lo, b.hi), imul(d.a.hi, b.lo)]));
+    // The low product goes to T first when the high half reads it (dst's low half is an operand).
+    return lowInT ? [assign(T, ex(low)), ...hiStmt, assign(d.lo, id(T))] : [...hiStmt, ...set(d.lo, low)];
   },
   div: (d, b) => divmod64('div', d, b),
   mod: (d, b) => divmod64('mod', d, b),
@@ -264,24 +296,33 @@ const ALU64: Readonly<Record<AluOp, Op64>> = Object.freeze({
 });
 
 /**
- * The high 32 bits of the unsigned product of two uint32 halves, in doubles:
- * each partial product of 32 x 16 bits is below 2^48, so exact; the result
- * is an int32 expression, preceded by statements setting temporaries.
+ * The high 32 bits of the unsigned product of two uint32 halves, as an int32
+ * value; `low` is their low product (Math.imul), available as a value.
+ *
+ * In doubles: the product p = x * y < 2^64 rounds to within 2^11 of itself,
+ * and so does p - lo(p) (= hi * 2^32, exact in theory); divided by 2^32 that
+ * is hi within 2^-20, so adding 0.5 and truncating (`| 0`, positive here)
+ * gives hi exactly. A constant factor up to 2^21 keeps the product below
+ * 2^53, exact: then one multiply and a scale do.
  */
-function mulhiU32(x: Half, y: Half): { pre: Stmt[]; value: Val } {
-  if (isConst(x) && !isConst(y)) return mulhiU32(y, x);
-  if (isConst(x) && isConst(y)) return { pre: [], value: Number((BigInt(x >>> 0) * BigInt(y >>> 0)) >> 32n) | 0 };
-  if (isConst(y)) {
-    const k = y >>> 0;
-    if (k <= 1) return { pre: [], value: 0 };
-    // A product below 2^53 is exact: one multiply and a scale.
-    if (k <= 2 ** 21) return { pre: [], value: wrap(bin('/', bin('*', u(x), num(k)), num(2 ** 32))) };
-  }
-  const yHi = isConst(y) ? num(y >>> 16) : bin('>>>', ex(y), num(16));
-  const yLo = isConst(y) ? num(y & 0xffff) : bin('&', ex(y), num(0xffff));
-  // t * yLo / 2^16 floors to a uint32 with >>> 0; adding t * yHi stays below 2^49, exact.
-  const low = bin('>>>', bin('/', bin('*', id(T), yLo), num(65536)), num(0));
-  return { pre: [assign(T, u(x))], value: wrap(bin('/', bin('+', bin('*', id(T), yHi), low), num(65536))) };
+function mulhiU32(x: Half, y: Half, low: Val): Val {
+  if (!mulhiReadsLow(x, y)) return mulhiExact(x, y);
+  const product = bin('*', u(x), u(y));
+  return wrap(bin('+', bin('/', bin('-', product, u(low)), num(2 ** 32)), num(0.5)));
+}
+
+/** Does mulhiU32 need the low product (or is the product exact in a double)? */
+function mulhiReadsLow(x: Half, y: Half): boolean {
+  if (isConst(x) && isConst(y)) return false;
+  const k = isConst(x) ? x >>> 0 : isConst(y) ? y >>> 0 : undefined;
+  return k === undefined || k > 2 ** 21;
+}
+
+/** mulhiU32 when the product is exact in a double: both factors constant, or one at most 2^21. */
+function mulhiExact(x: Half, y: Half): Val {
+  if (isConst(x) && isConst(y)) return Number((BigInt(x >>> 0) * BigInt(y >>> 0)) >> 32n) | 0;
+  const [v, k] = isConst(x) ? [y, x >>> 0] : [x, (y as number) >>> 0];
+  return k <= 1 ? 0 : wrap(bin('/', bin('*', u(v), num(k)), num(2 ** 32)));
 }
 
 type DivKind = 'div' | 'mod' | 'sdiv' | 'smod';
@@ -308,11 +349,16 @@ function divmod64(kind: DivKind, d: Dst, b: Operand): Stmt[] {
   ];
   // Both high halves 0: non-negative operands below 2^32, where signed and
   // unsigned agree and a double division is exact. The high half stays 0.
-  const bothSmall = isConst(b.hi)
-    ? (b.hi === 0 ? bin('===', ex(d.a.hi), num(0)) : undefined)
-    : bin('===', ex(or(d.a.hi, b.hi)), num(0));
-  if (bothSmall === undefined) return slow;
-  return [ifStmt(bothSmall, set(d.lo, (isDiv ? ALU32.div : ALU32.mod)(d.a.lo, b.lo)), slow)];
+  const bothSmall = eqZero(or(d.a.hi, b.hi));
+  if (bothSmall === false) return slow;
+  const fast = set(d.lo, (isDiv ? ALU32.div : ALU32.mod)(d.a.lo, b.lo));
+  // Tested at run time, dst's high half is 0 on the fast path already; known at compile time, it is written.
+  return bothSmall === true ? [...fast, ...set(d.hi, 0)] : [ifStmt(bothSmall, fast, slow)];
+}
+
+/** `v === 0`, folded when v is a constant. */
+function eqZero(v: Val): boolean | Expr {
+  return isConst(v) ? v === 0 : bin('===', ex(v), num(0));
 }
 
 type ShiftOp = 'lsh' | 'rsh' | 'arsh';
@@ -327,23 +373,14 @@ function shift64(op: ShiftOp, d: Dst, b: Operand): Stmt[] {
   if (isConst(b.lo)) {
     const k = b.lo & 63;
     if (k === 0) return [];
-    const fill = op === 'arsh' ? bin('>>', ex(a.hi), num(31)) : num(0);
     if (op === 'lsh') {
       if (k >= 32) return [...set(d.hi, shl32(a.lo, k - 32)), ...set(d.lo, 0)];
-      return [
-        assign(d.hi, bin('|', bin('<<', ex(a.hi), num(k)), bin('>>>', ex(a.lo), num(32 - k)))),
-        assign(d.lo, bin('<<', ex(a.lo), num(k))),
-      ];
+      return [...set(d.hi, or(shl32(a.hi, k), shr32(a.lo, 32 - k, false))), ...set(d.lo, shl32(a.lo, k))];
     }
-    if (k >= 32) {
-      const low = k === 32 ? a.hi : bin(op === 'arsh' ? '>>' : '>>>', ex(a.hi), num(k - 32));
-      return [...set(d.lo, low), assign(d.hi, fill)];
-    }
-    return [
-      assign(d.lo, bin('|', bin('>>>', ex(a.lo), num(k)), bin('<<', ex(a.hi), num(32 - k)))),
-      // k >= 1, so >>> leaves a value below 2^31.
-      assign(d.hi, bin(op === 'arsh' ? '>>' : '>>>', ex(a.hi), num(k))),
-    ];
+    const signed = op === 'arsh';
+    if (k >= 32) return [...set(d.lo, shr32(a.hi, k - 32, signed)), ...set(d.hi, signed ? shr32(a.hi, 31, true) : 0)];
+    // k >= 1, so >>> leaves a value below 2^31.
+    return [...set(d.lo, or(shr32(a.lo, k, false), shl32(a.hi, 32 - k))), ...set(d.hi, shr32(a.hi, k, signed))];
   }
   // When src is dst, the amount must survive the first write.
   const pre = d.alias ? [assign(T, ex(b.lo))] : [];
@@ -427,30 +464,40 @@ function lddw(insn: Instruction, d: Dst): Stmt[] {
 // ---------------------------------------------------------------------------
 
 /** Statements for one alu/movsx/neg/end/bswap/lddw instruction. */
-export function lowerAlu(_ctx: LowerContext, insn: Instruction): Stmt[] {
+export function lowerAlu(ctx: LowerContext, insn: Instruction): Stmt[] {
   const { spec } = insn;
   const d: Dst = {
     lo: lo(insn.dst),
     hi: hi(insn.dst),
-    a: regOperand(insn.dst),
+    a: regOperandAt(ctx, insn.pc, insn.dst),
     alias: spec.source === 'reg' && insn.src === insn.dst,
   };
+  // A result the analysis knows is a constant: ALU ops have no other effect.
+  const known = spec.kind === 'lddw' ? { hi: undefined, lo: undefined } : resultOf(ctx, insn);
+  if (known.lo !== undefined) return [...set(d.lo, known.lo), ...set(d.hi, known.hi!)];
   switch (spec.kind) {
     case 'alu': {
-      const b = sourceOperand(insn);
+      const b = sourceOperandAt(ctx, insn);
       const op = spec.alu!;
-      if (spec.width === 64) return ALU64[op](d, b);
+      if (spec.width === 64) {
+        const low = known.hi === undefined ? undefined : lowHalf64(op, d.a, b);
+        // The high half is known: only the low half is computed (it never depends on the high halves for these ops).
+        if (low !== undefined) return [...set(d.lo, low), ...set(d.hi, known.hi!)];
+        return ALU64[op](d, b);
+      }
       // 32-bit results are zero-extended to 64 bits, mov32 wX, wX included.
       return [...set(d.lo, ALU32[op](d.a.lo, b.lo)), ...set(d.hi, 0)];
     }
     case 'movsx': {
-      const s = regOperand(insn.src);
+      const s = regOperandAt(ctx, insn.pc, insn.src);
       const low = signExtend32(s.lo, insn.off);
       // The 32-bit class sign-extends into 32 bits and then zero-extends.
       if (spec.width === 32) return [...set(d.lo, low), ...set(d.hi, 0)];
+      if (known.hi !== undefined) return [...set(d.lo, low), ...set(d.hi, known.hi)];
       return [...set(d.lo, low), assign(d.hi, bin('>>', id(d.lo), num(31)))];
     }
     case 'neg':
+      if (spec.width === 64 && known.hi !== undefined) return [...set(d.lo, neg32(d.a.lo)), ...set(d.hi, known.hi)];
       return spec.width === 64 ? negate64(d) : [...set(d.lo, neg32(d.a.lo)), ...set(d.hi, 0)];
     case 'end':
     case 'bswap':
@@ -459,5 +506,21 @@ export function lowerAlu(_ctx: LowerContext, insn: Instruction): Stmt[] {
       return lddw(insn, d);
     default:
       throw new Error(`lowerAlu: ${spec.mnemonic} at pc ${insn.pc} is not an ALU instruction`);
+  }
+}
+
+/**
+ * The low half of a 64-bit op's result when it depends on the low halves
+ * alone (add, sub, mul, a constant left shift), else undefined.
+ */
+function lowHalf64(op: AluOp, a: Operand, b: Operand): Val | undefined {
+  switch (op) {
+    case 'add': case 'sub': case 'mul':
+      return ALU32[op](a.lo, b.lo);
+    case 'lsh':
+      if (!isConst(b.lo)) return undefined;
+      return (b.lo & 63) >= 32 ? 0 : shl32(a.lo, b.lo & 63);
+    default:
+      return undefined;
   }
 }

@@ -12,6 +12,9 @@
 // 0; every local call site checks UNWOUND on return and returns 0 in turn,
 // so the entry function returns r0 = 0 without running anything else.
 //
+// Argument halves (and r0 at an exit) that the register analysis knows are
+// passed as constants: the locals hold the same values, nothing is read.
+//
 // What it does not do: tail calls (helper 12 is an ordinary helper here), or
 // resolve helpers at compile time (the runtime looks them up per call, as the
 // interpreter does, so a helper missing at run time fails the same way).
@@ -22,6 +25,7 @@ import {
   assign, bin, bool, brk, call, expr, id, ifStmt, index, logical, num, ret, switchStmt, type Expr, type Stmt,
 } from './ast.js';
 import { RT, STATE, functionName, hi, lo, type LowerContext } from './context.js';
+import { ex, regOperandAt } from './lower-alu.js';
 
 /** `if (COUNT > BUDGET) BUDGETFAIL(pc, BUDGET);` — the budget rule's check (lib/runtime.ts BUDGET_RULE). */
 export function budgetCheck(pc: number): Stmt {
@@ -37,12 +41,16 @@ export function endRun(): Stmt[] {
 
 /** exit: `RET[1] = r0h; return r0;` (the caller, or the runner, reads the high half from RET[1]). */
 export function lowerExit(ctx: LowerContext, insn: Instruction): Stmt[] {
-  return [assign(index(RT.ret, num(1)), id(hi(0))), ret(id(lo(0)))];
+  const r0 = regOperandAt(ctx, insn.pc, 0);
+  return [assign(index(RT.ret, num(1)), ex(r0.hi)), ret(ex(r0.lo))];
 }
 
-/** r1, r1h, ..., r5, r5h: the argument registers, for helpers and local calls alike. */
-function argRegs(): Expr[] {
-  return [1, 2, 3, 4, 5].flatMap((r) => [id(lo(r)), id(hi(r))]);
+/** r1, r1h, ..., r5, r5h before `pc`: the argument registers, for helpers and local calls alike (known halves as constants). */
+function argRegs(ctx: LowerContext, pc: number): Expr[] {
+  return [1, 2, 3, 4, 5].flatMap((r) => {
+    const op = regOperandAt(ctx, pc, r);
+    return [ex(op.lo), ex(op.hi)];
+  });
 }
 
 /** `(r0 | r0h) === 0`: the helper returned 0 (all 64 bits). */
@@ -51,9 +59,9 @@ function r0IsZero(): Expr {
 }
 
 /** r0 = helper(id)(r1..r5); `unwindIf` guards the unwind-on-success exit (undefined: none). */
-function helperCall(pc: number, helperId: Expr, unwindIf: Expr | undefined): Stmt[] {
+function helperCall(ctx: LowerContext, pc: number, helperId: Expr, unwindIf: Expr | undefined): Stmt[] {
   const out = [
-    assign(lo(0), call(RT.callHelper, [helperId, num(pc), ...argRegs()])),
+    assign(lo(0), call(RT.callHelper, [helperId, num(pc), ...argRegs(ctx, pc)])),
     assign(hi(0), index(RT.ret, num(1))),
   ];
   if (unwindIf !== undefined) out.push(ifStmt(unwindIf, endRun()));
@@ -66,8 +74,8 @@ function depthCheck(pc: number): Stmt {
 }
 
 /** `r0 = fT(r1, r1h, ..., r5, r5h, r10 - 512);` — the callee's frame is the next one down. */
-function invoke(target: number): Stmt {
-  return assign(lo(0), call(functionName(target), [...argRegs(), bin('-', id('r10'), num(FRAME_SIZE))]));
+function invoke(ctx: LowerContext, pc: number, target: number): Stmt {
+  return assign(lo(0), call(functionName(target), [...argRegs(ctx, pc), bin('-', id('r10'), num(FRAME_SIZE))]));
 }
 
 /** After a local call: the frame is gone, r0h comes back in RET[1], and an unwound run keeps unwinding. */
@@ -87,11 +95,11 @@ export function lowerCall(ctx: LowerContext, insn: Instruction): Stmt[] {
     case 'call': {
       // Unwind-on-success is decided at compile time: only the marked helper's call checks r0.
       const unwinds = insn.imm === ctx.options.unwindHelper;
-      out.push(...helperCall(pc, num(insn.imm), unwinds ? r0IsZero() : undefined));
+      out.push(...helperCall(ctx, pc, num(insn.imm), unwinds ? r0IsZero() : undefined));
       return out;
     }
     case 'call_local':
-      out.push(depthCheck(pc), assign(STATE.depth, num(1), '+='), invoke(branchTarget(insn)), ...afterLocalCall());
+      out.push(depthCheck(pc), assign(STATE.depth, num(1), '+='), invoke(ctx, pc, branchTarget(insn)), ...afterLocalCall());
       return out;
     case 'callx':
       out.push(...callx(ctx, insn));
@@ -114,12 +122,12 @@ function callx(ctx: LowerContext, insn: Instruction): Stmt[] {
   // before the unwind test reads the id.
   const unwind = ctx.options.unwindHelper;
   const unwindIf = unwind === undefined ? undefined : logical('&&', r0IsZero(), bin('===', id('u'), num(unwind)));
-  const cases = ctx.program.functions.map((entry) => ({ test: num(entry), body: [invoke(entry), brk()] }));
+  const cases = ctx.program.functions.map((entry) => ({ test: num(entry), body: [invoke(ctx, pc, entry), brk()] }));
   return [
     assign('t', call(RT.callxTarget, [num(pc), regLo, regHi])),
     ifStmt(
       bin('<', id('t'), num(0)),
-      [assign('u', bin('>>>', id(lo(dst)), num(0))), ...helperCall(pc, id('u'), unwindIf)],
+      [assign('u', bin('>>>', id(lo(dst)), num(0))), ...helperCall(ctx, pc, id('u'), unwindIf)],
       // CALLX only returns entries of program.functions, so one case always matches.
       [depthCheck(pc), assign(STATE.depth, num(1), '+='), switchStmt(id('t'), cases), ...afterLocalCall()],
     ),

@@ -11,7 +11,7 @@
 import { bin, bool, logical, num, unary, type Expr } from './ast.js';
 import type { LowerContext } from './context.js';
 import type { Instruction, JmpCond } from '../lib/isa.js';
-import { and, ex, isConst, or, regOperand, sourceOperand, u, type Half, type Operand, type Val } from './lower-alu.js';
+import { and, ex, isConst, or, regOperandAt, sourceOperandAt, u, type Half, type Operand, type Val } from './lower-alu.js';
 
 type Rel = '<' | '<=' | '>' | '>=';
 
@@ -38,12 +38,13 @@ const CONDS: Readonly<Record<JmpCond, CondSpec>> = Object.freeze({
 type Cond = boolean | Expr;
 
 /** The JS expression that is true when the jcond instruction's branch is taken. */
-export function lowerCondition(_ctx: LowerContext, insn: Instruction): Expr {
+export function lowerCondition(ctx: LowerContext, insn: Instruction): Expr {
   const { spec } = insn;
   if (spec.kind !== 'jcond') throw new Error(`lowerCondition: ${spec.mnemonic} at pc ${insn.pc} is not a conditional jump`);
-  const a = regOperand(insn.dst);
+  // Halves the register analysis knows (a high half proven 0, say) are constants and fold.
+  const a = regOperandAt(ctx, insn.pc, insn.dst);
   // JMP sign-extends imm to 64 bits; JMP32 reads only the low half, which is imm itself.
-  const b = sourceOperand(insn);
+  const b = sourceOperandAt(ctx, insn);
   const c = spec.width === 32 ? test32(CONDS[spec.jmp!], a.lo, b.lo) : test64(CONDS[spec.jmp!], a, b);
   return typeof c === 'boolean' ? bool(c) : c;
 }

@@ -35,9 +35,9 @@ export type Arith64 = (alo: number, ahi: number, blo: number, bhi: number) => nu
 export type JitRuntime = HasEveryBinding<{
   /** Memory.tables, shared (not copied): map/unmap update them in place. */
   readonly V: DataView[];
-  readonly B: Float64Array;
-  readonly E: Float64Array;
-  readonly W: Float64Array;
+  readonly O: Uint32Array;
+  readonly L: Int32Array;
+  readonly WL: Int32Array;
   /** The stack region's view and base address (frame accesses proven in bounds at compile time). */
   readonly S: DataView;
   readonly SB: number;
@@ -205,9 +205,9 @@ export function createRuntime(
 
   return {
     V: views,
-    B: bases,
-    E: ends,
-    W: memory.tables.writeEnds,
+    O: memory.tables.offsets,
+    L: memory.tables.limits,
+    WL: memory.tables.writeLimits,
     S: stack.view,
     SB: stack.base,
     RET: ret,

@@ -46,9 +46,35 @@
 import type * as ES from 'estree';
 import type { Instruction } from '../lib/isa.js';
 import { assign, block, brk, cont, id, ifStmt, labeled, letDecl, loop, num, switchStmt, unary, type Expr, type Stmt } from './ast.js';
-import type { BasicBlock, FunctionCfg, Terminator } from './cfg.js';
+import type { BasicBlock, GraphFacts } from './cfg.js';
 
-export interface StructureHooks {
+/**
+ * How a block ends, as far as structuring goes: cfg.ts's Terminator, except
+ * that a block need not come from an instruction (split.ts adds blocks that
+ * choose an entry or leave a piece of a split function: no `insn`, so no
+ * budget check on their edges).
+ */
+export type FlowTerminator =
+  | { readonly kind: 'fall'; readonly next: number }
+  | { readonly kind: 'jump'; readonly insn: Instruction; readonly target: number }
+  | { readonly kind: 'branch'; readonly insn: Instruction | undefined; readonly taken: number; readonly fallthrough: number }
+  | { readonly kind: 'exit'; readonly insn: Instruction | undefined };
+
+/** What structuring reads of a block; a cfg.ts BasicBlock is one. */
+export interface FlowBlock {
+  readonly id: number;
+  /** pc of the block's first instruction: an edge to it from a jump at a pc >= start is a backward jump. */
+  readonly start: number;
+  readonly terminator: FlowTerminator;
+}
+
+/** What structuring reads of a graph; a cfg.ts FunctionCfg is one. */
+export interface FlowGraph<B extends FlowBlock = BasicBlock> extends GraphFacts {
+  /** blocks[0] is the entry. */
+  readonly blocks: readonly B[];
+}
+
+export interface StructureHooks<B extends FlowBlock = BasicBlock> {
   /**
    * Statements for the block's instructions, excluding a jump/branch/exit
    * terminator instruction (a 'fall' block's last instruction IS included).
@@ -56,17 +82,17 @@ export interface StructureHooks {
    * top-level let/const/class/function declaration gets the statements
    * wrapped in a `{ }` block.
    */
-  body(block: BasicBlock): Stmt[];
+  body(block: B): Stmt[];
   /**
    * JS expression, true when the block's branch terminator is taken. It must
    * have no side effects: it may be left out when both sides of the branch
    * end up at the same place.
    */
-  test(block: BasicBlock): Expr;
+  test(block: B): Expr;
   /** Statements to run on a taken jump whose target pc <= the jump's pc (budget check); called once per such emitted edge. */
   backwardJump(insn: Instruction): Stmt[];
   /** Statements for the block's exit terminator (they end in a return). */
-  exit(block: BasicBlock): Stmt[];
+  exit(block: B): Stmt[];
 }
 
 /** The dispatch loop's block variable and label. */
@@ -89,8 +115,11 @@ export function blockLabel(blockId: number): string {
  */
 export const MAX_NESTING = 500;
 
-/** Statements for one BPF function's control flow (without its local declarations). */
-export function structureFunction(cfg: FunctionCfg, hooks: StructureHooks): Stmt[] {
+/**
+ * Statements for one BPF function's control flow (without its local
+ * declarations), or for one piece of a function split.ts divides.
+ */
+export function structureFunction<B extends FlowBlock>(cfg: FlowGraph<B>, hooks: StructureHooks<B>): Stmt[] {
   if (cfg.reducible) {
     const plan = planStructured(cfg);
     if (plan !== undefined) return convert(cfg, plan, hooks);
@@ -140,7 +169,7 @@ interface Shape {
 }
 
 /** Successor 0 or 1 of a terminator without allocating (-1: none); taken first for a branch. */
-function successor(t: Terminator, which: number): number {
+function successor(t: FlowTerminator, which: number): number {
   switch (t.kind) {
     case 'fall': return which === 0 ? t.next : -1;
     case 'jump': return which === 0 ? t.target : -1;
@@ -149,7 +178,7 @@ function successor(t: Terminator, which: number): number {
   }
 }
 
-function analyze(cfg: FunctionCfg): Shape {
+function analyze(cfg: FlowGraph<FlowBlock>): Shape {
   const { blocks, rpo, idom, loopHeaders } = cfg;
   const nb = blocks.length;
   const rpoIndex = new Int32Array(nb).fill(-1);
@@ -213,7 +242,7 @@ function analyze(cfg: FunctionCfg): Shape {
  * inner loops first (later headers in reverse postorder), collapsing each
  * finished loop into its header with union-find so it is crossed in one step.
  */
-function innermostLoops(cfg: FunctionCfg, rpoIndex: Int32Array, predStart: Int32Array, predList: Int32Array): Int32Array {
+function innermostLoops(cfg: FlowGraph<FlowBlock>, rpoIndex: Int32Array, predStart: Int32Array, predList: Int32Array): Int32Array {
   const { rpo, loopHeaders } = cfg;
   const nb = rpoIndex.length;
   const loopParent = new Int32Array(nb).fill(-1);
@@ -252,7 +281,7 @@ function find(rep: Int32Array, b: number): number {
 }
 
 /** The structured plan, or undefined when it would nest deeper than MAX_NESTING. */
-function planStructured(cfg: FunctionCfg): Plan | undefined {
+function planStructured(cfg: FlowGraph<FlowBlock>): Plan | undefined {
   const { blocks, loopHeaders } = cfg;
   const nb = blocks.length;
   const { rpoIndex, viaBreak, size, outside, inside } = analyze(cfg);
@@ -420,7 +449,7 @@ type Frame =
 
 const PLACEHOLDER: ES.EmptyStatement = Object.freeze({ type: 'EmptyStatement' }) as ES.EmptyStatement;
 
-function convert(cfg: FunctionCfg, plan: Plan, hooks: StructureHooks): Stmt[] {
+function convert<B extends FlowBlock>(cfg: FlowGraph<B>, plan: Plan, hooks: StructureHooks<B>): Stmt[] {
   const { blocks } = cfg;
   const result: Stmt[] = [];
   const frames: Frame[] = [{ k: 'list', nodes: plan.root, i: 0, out: result }];
@@ -532,7 +561,7 @@ function declaresInBlockScope(s: Stmt): boolean {
  * a case per reachable block in reverse postorder. A case whose last edge
  * goes to the next case falls through into it.
  */
-export function dispatchFunction(cfg: FunctionCfg, hooks: StructureHooks): Stmt[] {
+export function dispatchFunction<B extends FlowBlock>(cfg: FlowGraph<B>, hooks: StructureHooks<B>): Stmt[] {
   const { blocks, rpo } = cfg;
   const cases: { test: Expr; body: Stmt[] }[] = [];
   for (let i = 0; i < rpo.length; i++) {
@@ -575,8 +604,8 @@ export function dispatchFunction(cfg: FunctionCfg, hooks: StructureHooks): Stmt[
  * `blk = dst; continue D;`, or nothing when dst is `fallsInto`, the case
  * that follows (-1 inside an `if`, where nothing falls through).
  */
-function dispatchEdge(
-  cfg: FunctionCfg, hooks: StructureHooks, dst: number, insn: Instruction | undefined, out: Stmt[], fallsInto: number,
+function dispatchEdge<B extends FlowBlock>(
+  cfg: FlowGraph<B>, hooks: StructureHooks<B>, dst: number, insn: Instruction | undefined, out: Stmt[], fallsInto: number,
 ): void {
   if (insn !== undefined && cfg.blocks[dst]!.start <= insn.pc) place(out, hooks.backwardJump(insn));
   if (dst === fallsInto) return;

@@ -1,228 +1,449 @@
 // The reference engine: executes a validated Program one instruction at a
-// time with canonical u64 BigInt registers. Written to be obviously right, not
-// fast; the JIT is checked against it.
+// time. The JIT is checked against it, so every rule is one plain line here,
+// with a comment where eBPF is surprising. It is also built to be quick.
+//
+// How it runs: `prepare` (interp-decode.ts) turns each instruction into a
+// small-integer opcode and three int32 operands; the loop below switches on
+// the opcode. Registers are pairs of int32 halves (interp-arith.ts): JS int32
+// arithmetic gives the 32-bit ops directly and the 64-bit ops combine the
+// halves; 64-bit division goes through codegen/arith64.ts, shared with the
+// JIT. Each run gets one Int32Array, its workspace, holding a copy of the
+// decoded code followed by the registers: V8 checks a typed array's shape
+// once per instruction rather than once per array touched, and no two runs
+// share registers. Memory accesses check the Memory slot tables inline (the
+// JIT's rule, see lib/memory.ts) and let Memory.resolve throw the exact
+// error on a miss. Everything rare (helpers, atomics, packet loads) goes
+// through BigInt and lib/ops.ts.
 //
 // What it does not do: validation (it trusts the Program, and throws an
 // ExecutionError on the few forms the validator is meant to keep out), tail
 // calls (helper 12 is not special-cased yet), or any state beyond one run.
 
-import { EbpfError, BudgetExceededError, ExecutionError, HelperError } from './errors.js';
-import { branchTarget, lddwValue, type Instruction } from './isa.js';
+import { div64, mod64, sdiv64, smod64 } from '../codegen/arith64.js';
+import { codeTarget } from './code-address.js';
+import { EbpfError, BudgetExceededError, ExecutionError, HelperError, MemoryAccessError } from './errors.js';
+import {
+  add64, arsh64, bswap32, cmpS64, cmpU64, div32, halves, lsh64, mod32, mul64, neg64, rsh64, sdiv32, smod32, sub64, toU64,
+} from './interp-arith.js';
+import { Op, PreparedProgram, REGISTER_INTS, prepare, regIndex } from './interp-decode.js';
+import type { Instruction } from './isa.js';
+import type { Memory } from './memory.js';
+import { BYTE_ORDER, atomicOp, cmpxchgMatches, u64 } from './ops.js';
 import type { Program } from './program.js';
 import { FRAME_SIZE, type HelperContext, type RunEnv } from './runtime.js';
-import { codeAddress, codeTarget } from './code-address.js';
-import {
-  BYTE_ORDER, atomicOp, byteOrderOf, cmpxchgMatches, evalAlu, immOperand, movsx, neg, signExtend, testJmp, u64,
-} from './ops.js';
 
-/** What a bpf-to-bpf call saves: where to return and the caller's registers. */
-interface Frame {
-  readonly returnPc: number;
-  /** r1..r9 of the caller: all of them survive the call (see callLocal). */
-  readonly saved: readonly bigint[];
-  readonly r10: bigint;
-}
+export { PreparedProgram, prepare } from './interp-decode.js';
 
-/** Mutable state of one run; lives only inside `interpret`. */
-interface State {
-  readonly program: Program;
-  readonly env: RunEnv;
-  readonly functions: ReadonlySet<number>;
-  /** r0..r10, canonical u64. */
-  readonly regs: bigint[];
-  readonly frames: Frame[];
-}
-
-/** A step's effect on control: next pc, or the run's end with r0. */
-type Next = { readonly pc: number } | { readonly exit: bigint };
-
-const BYTES = { 8: 1, 16: 2, 32: 4, 64: 8 } as const;
-
-/** Runs `program` to completion and returns r0 as a u64. */
-export function interpret(program: Program, env: RunEnv): bigint {
-  const regs: bigint[] = new Array<bigint>(11).fill(0n);
-  regs[1] = u64(env.r1);
-  regs[2] = u64(env.r2);
-  regs[10] = BigInt(env.stackTop);
-  const state: State = { program, env, functions: new Set(program.functions), regs, frames: [] };
+/**
+ * Runs a program to completion and returns r0 as a u64. Pass what `prepare`
+ * returned to skip decoding (a Vm decodes each program once); a bare Program
+ * is decoded for this run only.
+ */
+export function interpret(program: Program | PreparedProgram, env: RunEnv): bigint {
+  const prepared = program instanceof PreparedProgram ? program : prepare(program);
+  const byPc = prepared.program.byPc;
+  // The workspace: the code (read as `code`), then r0..r10 from `base` on (read as `reg`).
+  const base = prepared.code.length;
+  const code = new Int32Array(base + REGISTER_INTS);
+  code.set(prepared.code);
+  const reg = code;
+  // Everything starts at 0 but r1, r2 and r10.
+  setReg(reg, base, 1, u64(env.r1));
+  setReg(reg, base, 2, u64(env.r2));
+  setReg(reg, base, 10, BigInt(env.stackTop));
+  const { memory } = env;
+  const { views, bases, ends, writeEnds } = memory.tables;
+  const frames = new CallStack(env.maxCallDepth);
+  // Scratch for the 64-bit division helpers, which return the high half here.
+  const ret = new Int32Array(2);
   // Budget: instructions executed are counted, and checked only where the
   // JIT checks them too (calls, and jumps taken backwards), so both engines
-  // stop at the same pc. See BUDGET_RULE in runtime.ts.
+  // stop at the same pc. See BUDGET_RULE in runtime.ts. The count is only
+  // ever compared with the budget, so without one nothing is counted.
   const budget = env.budget ?? Infinity;
+  const counting = env.budget !== undefined;
   let executed = 0;
   let pc = 0;
   for (;;) {
-    const insn = program.byPc[pc];
-    if (insn === undefined) {
-      throw new ExecutionError('BAD_PC', 'execution reached a pc that starts no instruction', pc);
+    // 4 int32s per slot (STRIDE): op, d, b, c. i is a multiple of 4, so i | k = i + k.
+    const i = pc << 2;
+    const d = code[i | 1]!;
+    const b = code[i | 2]!;
+    const c = code[i | 3]!;
+    if (counting) executed++;
+    // Cases that `break` go on to the next slot; `break jump` takes the jump to c.
+    jump: {
+      switch (code[i] as Op) {
+        case 0 satisfies Op.BAD_PC:
+          throw new ExecutionError('BAD_PC', 'execution reached a pc that starts no instruction', pc);
+
+        // ALU64. rD is reg[d] (low half) and reg[d + 1] (high half). imm (K
+        // forms) is sign-extended to 64 bits for every op: its high half is b >> 31.
+        case 27 satisfies Op.MOV64_X: reg[d] = reg[b]!; reg[d + 1] = reg[b + 1]!; break;
+        case 28 satisfies Op.MOV64_K: reg[d] = b; reg[d + 1] = b >> 31; break;
+        case 1 satisfies Op.ADD64_X: add64(reg, d, reg[b]!, reg[b + 1]!); break;
+        case 2 satisfies Op.ADD64_K: add64(reg, d, b, b >> 31); break;
+        case 3 satisfies Op.SUB64_X: sub64(reg, d, reg[b]!, reg[b + 1]!); break;
+        case 4 satisfies Op.SUB64_K: sub64(reg, d, b, b >> 31); break;
+        case 5 satisfies Op.MUL64_X: mul64(reg, d, reg[b]!, reg[b + 1]!); break;
+        case 6 satisfies Op.MUL64_K: mul64(reg, d, b, b >> 31); break;
+        // By zero, div gives 0 and mod leaves dst; the signed forms truncate (arith64.ts).
+        case 7 satisfies Op.DIV64_X: reg[d] = div64(reg[d]!, reg[d + 1]!, reg[b]!, reg[b + 1]!, ret); reg[d + 1] = ret[1]!; break;
+        case 8 satisfies Op.DIV64_K: reg[d] = div64(reg[d]!, reg[d + 1]!, b, b >> 31, ret); reg[d + 1] = ret[1]!; break;
+        case 9 satisfies Op.SDIV64_X: reg[d] = sdiv64(reg[d]!, reg[d + 1]!, reg[b]!, reg[b + 1]!, ret); reg[d + 1] = ret[1]!; break;
+        case 10 satisfies Op.SDIV64_K: reg[d] = sdiv64(reg[d]!, reg[d + 1]!, b, b >> 31, ret); reg[d + 1] = ret[1]!; break;
+        case 11 satisfies Op.MOD64_X: reg[d] = mod64(reg[d]!, reg[d + 1]!, reg[b]!, reg[b + 1]!, ret); reg[d + 1] = ret[1]!; break;
+        case 12 satisfies Op.MOD64_K: reg[d] = mod64(reg[d]!, reg[d + 1]!, b, b >> 31, ret); reg[d + 1] = ret[1]!; break;
+        case 13 satisfies Op.SMOD64_X: reg[d] = smod64(reg[d]!, reg[d + 1]!, reg[b]!, reg[b + 1]!, ret); reg[d + 1] = ret[1]!; break;
+        case 14 satisfies Op.SMOD64_K: reg[d] = smod64(reg[d]!, reg[d + 1]!, b, b >> 31, ret); reg[d + 1] = ret[1]!; break;
+        case 15 satisfies Op.OR64_X: reg[d] |= reg[b]!; reg[d + 1] |= reg[b + 1]!; break;
+        case 16 satisfies Op.OR64_K: reg[d] |= b; reg[d + 1] |= b >> 31; break;
+        case 17 satisfies Op.AND64_X: reg[d] &= reg[b]!; reg[d + 1] &= reg[b + 1]!; break;
+        case 18 satisfies Op.AND64_K: reg[d] &= b; reg[d + 1] &= b >> 31; break;
+        case 19 satisfies Op.XOR64_X: reg[d] ^= reg[b]!; reg[d + 1] ^= reg[b + 1]!; break;
+        case 20 satisfies Op.XOR64_K: reg[d] ^= b; reg[d + 1] ^= b >> 31; break;
+        // Shift amounts are masked to 6 bits.
+        case 21 satisfies Op.LSH64_X: lsh64(reg, d, reg[b]! & 63); break;
+        case 22 satisfies Op.LSH64_K: lsh64(reg, d, b & 63); break;
+        case 23 satisfies Op.RSH64_X: rsh64(reg, d, reg[b]! & 63); break;
+        case 24 satisfies Op.RSH64_K: rsh64(reg, d, b & 63); break;
+        case 25 satisfies Op.ARSH64_X: arsh64(reg, d, reg[b]! & 63); break;
+        case 26 satisfies Op.ARSH64_K: arsh64(reg, d, b & 63); break;
+        case 59 satisfies Op.NEG64: neg64(reg, d); break;
+
+        // ALU32: the operands are the low halves; every result is
+        // zero-extended (high half 0), mov32 wX, wX included.
+        case 55 satisfies Op.MOV32_X: reg[d] = reg[b]!; reg[d + 1] = 0; break;
+        case 56 satisfies Op.MOV32_K: reg[d] = b; reg[d + 1] = 0; break;
+        case 29 satisfies Op.ADD32_X: reg[d] = (reg[d]! + reg[b]!) | 0; reg[d + 1] = 0; break;
+        case 30 satisfies Op.ADD32_K: reg[d] = (reg[d]! + b) | 0; reg[d + 1] = 0; break;
+        case 31 satisfies Op.SUB32_X: reg[d] = (reg[d]! - reg[b]!) | 0; reg[d + 1] = 0; break;
+        case 32 satisfies Op.SUB32_K: reg[d] = (reg[d]! - b) | 0; reg[d + 1] = 0; break;
+        case 33 satisfies Op.MUL32_X: reg[d] = Math.imul(reg[d]!, reg[b]!); reg[d + 1] = 0; break;
+        case 34 satisfies Op.MUL32_K: reg[d] = Math.imul(reg[d]!, b); reg[d + 1] = 0; break;
+        // 32-bit div/mod use only the low half of the divisor: 0x1_0000_0000 counts as 0.
+        case 35 satisfies Op.DIV32_X: reg[d] = div32(reg[d]!, reg[b]!); reg[d + 1] = 0; break;
+        case 36 satisfies Op.DIV32_K: reg[d] = div32(reg[d]!, b); reg[d + 1] = 0; break;
+        case 37 satisfies Op.SDIV32_X: reg[d] = sdiv32(reg[d]!, reg[b]!); reg[d + 1] = 0; break;
+        case 38 satisfies Op.SDIV32_K: reg[d] = sdiv32(reg[d]!, b); reg[d + 1] = 0; break;
+        case 39 satisfies Op.MOD32_X: reg[d] = mod32(reg[d]!, reg[b]!); reg[d + 1] = 0; break;
+        case 40 satisfies Op.MOD32_K: reg[d] = mod32(reg[d]!, b); reg[d + 1] = 0; break;
+        case 41 satisfies Op.SMOD32_X: reg[d] = smod32(reg[d]!, reg[b]!); reg[d + 1] = 0; break;
+        case 42 satisfies Op.SMOD32_K: reg[d] = smod32(reg[d]!, b); reg[d + 1] = 0; break;
+        case 43 satisfies Op.OR32_X: reg[d] |= reg[b]!; reg[d + 1] = 0; break;
+        case 44 satisfies Op.OR32_K: reg[d] |= b; reg[d + 1] = 0; break;
+        case 45 satisfies Op.AND32_X: reg[d] &= reg[b]!; reg[d + 1] = 0; break;
+        case 46 satisfies Op.AND32_K: reg[d] &= b; reg[d + 1] = 0; break;
+        case 47 satisfies Op.XOR32_X: reg[d] ^= reg[b]!; reg[d + 1] = 0; break;
+        case 48 satisfies Op.XOR32_K: reg[d] ^= b; reg[d + 1] = 0; break;
+        // JS masks shift counts to 5 bits: exactly eBPF's 32-bit rule. arsh32 shifts as a signed int32.
+        case 49 satisfies Op.LSH32_X: reg[d] <<= reg[b]!; reg[d + 1] = 0; break;
+        case 50 satisfies Op.LSH32_K: reg[d] <<= b; reg[d + 1] = 0; break;
+        case 51 satisfies Op.RSH32_X: reg[d] >>>= reg[b]!; reg[d + 1] = 0; break;
+        case 52 satisfies Op.RSH32_K: reg[d] >>>= b; reg[d + 1] = 0; break;
+        case 53 satisfies Op.ARSH32_X: reg[d] >>= reg[b]!; reg[d + 1] = 0; break;
+        case 54 satisfies Op.ARSH32_K: reg[d] >>= b; reg[d + 1] = 0; break;
+        case 60 satisfies Op.NEG32: reg[d] = -reg[d]! | 0; reg[d + 1] = 0; break;
+
+        // movsx: sign-extend the low 32 - c bits; the 32-bit class then zero-extends.
+        case 57 satisfies Op.MOVSX64: reg[d] = (reg[b]! << c) >> c; reg[d + 1] = reg[d]! >> 31; break;
+        case 58 satisfies Op.MOVSX32: reg[d] = (reg[b]! << c) >> c; reg[d + 1] = 0; break;
+
+        // Byte order on a little-endian model: le truncates, be (and bswap) swaps then truncates.
+        case 61 satisfies Op.LE16: reg[d] &= 0xffff; reg[d + 1] = 0; break;
+        case 62 satisfies Op.LE32: reg[d + 1] = 0; break;
+        case 66 satisfies Op.NOP: break;
+        case 63 satisfies Op.BE16: reg[d] = ((reg[d]! & 0xff) << 8) | ((reg[d]! >>> 8) & 0xff); reg[d + 1] = 0; break;
+        case 64 satisfies Op.BE32: reg[d] = bswap32(reg[d]!); reg[d + 1] = 0; break;
+        case 65 satisfies Op.BE64: { const low = reg[d]!; reg[d] = bswap32(reg[d + 1]!); reg[d + 1] = bswap32(low); break; }
+
+        // lddw occupies two slots.
+        case 67 satisfies Op.LDDW: reg[d] = b; reg[d + 1] = c; pc += 2; continue;
+
+        case 68 satisfies Op.JA: break jump;
+        // JMP compares 64 bits (K: imm sign-extended); JMP32 the low halves, signed ones as int32.
+        case 69 satisfies Op.JEQ64_X: if (reg[d] === reg[b] && reg[d + 1] === reg[b + 1]) break jump; break;
+        case 70 satisfies Op.JEQ64_K: if (reg[d] === b && reg[d + 1] === b >> 31) break jump; break;
+        case 71 satisfies Op.JNE64_X: if (reg[d] !== reg[b] || reg[d + 1] !== reg[b + 1]) break jump; break;
+        case 72 satisfies Op.JNE64_K: if (reg[d] !== b || reg[d + 1] !== b >> 31) break jump; break;
+        case 73 satisfies Op.JGT64_X: if (cmpU64(reg[d]!, reg[d + 1]!, reg[b]!, reg[b + 1]!) > 0) break jump; break;
+        case 74 satisfies Op.JGT64_K: if (cmpU64(reg[d]!, reg[d + 1]!, b, b >> 31) > 0) break jump; break;
+        case 75 satisfies Op.JGE64_X: if (cmpU64(reg[d]!, reg[d + 1]!, reg[b]!, reg[b + 1]!) >= 0) break jump; break;
+        case 76 satisfies Op.JGE64_K: if (cmpU64(reg[d]!, reg[d + 1]!, b, b >> 31) >= 0) break jump; break;
+        case 77 satisfies Op.JLT64_X: if (cmpU64(reg[d]!, reg[d + 1]!, reg[b]!, reg[b + 1]!) < 0) break jump; break;
+        case 78 satisfies Op.JLT64_K: if (cmpU64(reg[d]!, reg[d + 1]!, b, b >> 31) < 0) break jump; break;
+        case 79 satisfies Op.JLE64_X: if (cmpU64(reg[d]!, reg[d + 1]!, reg[b]!, reg[b + 1]!) <= 0) break jump; break;
+        case 80 satisfies Op.JLE64_K: if (cmpU64(reg[d]!, reg[d + 1]!, b, b >> 31) <= 0) break jump; break;
+        // jset: taken when the operands share a set bit.
+        case 81 satisfies Op.JSET64_X: if ((reg[d]! & reg[b]!) !== 0 || (reg[d + 1]! & reg[b + 1]!) !== 0) break jump; break;
+        case 82 satisfies Op.JSET64_K: if ((reg[d]! & b) !== 0 || (reg[d + 1]! & (b >> 31)) !== 0) break jump; break;
+        case 83 satisfies Op.JSGT64_X: if (cmpS64(reg[d]!, reg[d + 1]!, reg[b]!, reg[b + 1]!) > 0) break jump; break;
+        case 84 satisfies Op.JSGT64_K: if (cmpS64(reg[d]!, reg[d + 1]!, b, b >> 31) > 0) break jump; break;
+        case 85 satisfies Op.JSGE64_X: if (cmpS64(reg[d]!, reg[d + 1]!, reg[b]!, reg[b + 1]!) >= 0) break jump; break;
+        case 86 satisfies Op.JSGE64_K: if (cmpS64(reg[d]!, reg[d + 1]!, b, b >> 31) >= 0) break jump; break;
+        case 87 satisfies Op.JSLT64_X: if (cmpS64(reg[d]!, reg[d + 1]!, reg[b]!, reg[b + 1]!) < 0) break jump; break;
+        case 88 satisfies Op.JSLT64_K: if (cmpS64(reg[d]!, reg[d + 1]!, b, b >> 31) < 0) break jump; break;
+        case 89 satisfies Op.JSLE64_X: if (cmpS64(reg[d]!, reg[d + 1]!, reg[b]!, reg[b + 1]!) <= 0) break jump; break;
+        case 90 satisfies Op.JSLE64_K: if (cmpS64(reg[d]!, reg[d + 1]!, b, b >> 31) <= 0) break jump; break;
+        case 91 satisfies Op.JEQ32_X: if (reg[d] === reg[b]) break jump; break;
+        case 92 satisfies Op.JEQ32_K: if (reg[d] === b) break jump; break;
+        case 93 satisfies Op.JNE32_X: if (reg[d] !== reg[b]) break jump; break;
+        case 94 satisfies Op.JNE32_K: if (reg[d] !== b) break jump; break;
+        case 95 satisfies Op.JGT32_X: if (reg[d]! >>> 0 > reg[b]! >>> 0) break jump; break;
+        case 96 satisfies Op.JGT32_K: if (reg[d]! >>> 0 > b >>> 0) break jump; break;
+        case 97 satisfies Op.JGE32_X: if (reg[d]! >>> 0 >= reg[b]! >>> 0) break jump; break;
+        case 98 satisfies Op.JGE32_K: if (reg[d]! >>> 0 >= b >>> 0) break jump; break;
+        case 99 satisfies Op.JLT32_X: if (reg[d]! >>> 0 < reg[b]! >>> 0) break jump; break;
+        case 100 satisfies Op.JLT32_K: if (reg[d]! >>> 0 < b >>> 0) break jump; break;
+        case 101 satisfies Op.JLE32_X: if (reg[d]! >>> 0 <= reg[b]! >>> 0) break jump; break;
+        case 102 satisfies Op.JLE32_K: if (reg[d]! >>> 0 <= b >>> 0) break jump; break;
+        case 103 satisfies Op.JSET32_X: if ((reg[d]! & reg[b]!) !== 0) break jump; break;
+        case 104 satisfies Op.JSET32_K: if ((reg[d]! & b) !== 0) break jump; break;
+        case 105 satisfies Op.JSGT32_X: if (reg[d]! > reg[b]!) break jump; break;
+        case 106 satisfies Op.JSGT32_K: if (reg[d]! > b) break jump; break;
+        case 107 satisfies Op.JSGE32_X: if (reg[d]! >= reg[b]!) break jump; break;
+        case 108 satisfies Op.JSGE32_K: if (reg[d]! >= b) break jump; break;
+        case 109 satisfies Op.JSLT32_X: if (reg[d]! < reg[b]!) break jump; break;
+        case 110 satisfies Op.JSLT32_K: if (reg[d]! < b) break jump; break;
+        case 111 satisfies Op.JSLE32_X: if (reg[d]! <= reg[b]!) break jump; break;
+        case 112 satisfies Op.JSLE32_K: if (reg[d]! <= b) break jump; break;
+
+        // Memory. The address is the u64 base + off. It is a valid 32-bit
+        // address when the base's high half is 0 and a = low half + off lies
+        // in [0, 2^32); then a >>> 24 is its 16 MiB slot, and the access fits
+        // when a + size <= the slot's end (0 for unmapped slots, so those
+        // fail; for stores, 0 for read-only ones too). An a of 2^32 or more
+        // (a low half near 2^32 plus a positive off) wraps to slot 0, never
+        // mapped, so the end test catches it. On a miss, `fault` has
+        // Memory.resolve throw exactly the error of a checked access.
+        // Loads zero-extend (ldx) or sign-extend (ldsx) to 64 bits.
+        case 113 satisfies Op.LDXB: {
+          const a = (reg[b]! >>> 0) + c;
+          if (reg[b + 1] !== 0 || a < 0 || a + 1 > ends[a >>> 24]!) throw fault(memory, pc, reg[b]!, reg[b + 1]!, c, 1, 'load');
+          reg[d] = views[a >>> 24]!.getUint8(a - bases[a >>> 24]!); reg[d + 1] = 0; break;
+        }
+        case 114 satisfies Op.LDXH: {
+          const a = (reg[b]! >>> 0) + c;
+          if (reg[b + 1] !== 0 || a < 0 || a + 2 > ends[a >>> 24]!) throw fault(memory, pc, reg[b]!, reg[b + 1]!, c, 2, 'load');
+          reg[d] = views[a >>> 24]!.getUint16(a - bases[a >>> 24]!, true); reg[d + 1] = 0; break;
+        }
+        case 115 satisfies Op.LDXW: {
+          const a = (reg[b]! >>> 0) + c;
+          if (reg[b + 1] !== 0 || a < 0 || a + 4 > ends[a >>> 24]!) throw fault(memory, pc, reg[b]!, reg[b + 1]!, c, 4, 'load');
+          reg[d] = views[a >>> 24]!.getInt32(a - bases[a >>> 24]!, true); reg[d + 1] = 0; break;
+        }
+        case 116 satisfies Op.LDXDW: {
+          const a = (reg[b]! >>> 0) + c;
+          if (reg[b + 1] !== 0 || a < 0 || a + 8 > ends[a >>> 24]!) throw fault(memory, pc, reg[b]!, reg[b + 1]!, c, 8, 'load');
+          const view = views[a >>> 24]!, at = a - bases[a >>> 24]!;
+          reg[d] = view.getInt32(at, true); reg[d + 1] = view.getInt32(at + 4, true); break;
+        }
+        case 117 satisfies Op.LDSXB: {
+          const a = (reg[b]! >>> 0) + c;
+          if (reg[b + 1] !== 0 || a < 0 || a + 1 > ends[a >>> 24]!) throw fault(memory, pc, reg[b]!, reg[b + 1]!, c, 1, 'load');
+          reg[d] = views[a >>> 24]!.getInt8(a - bases[a >>> 24]!); reg[d + 1] = reg[d]! >> 31; break;
+        }
+        case 118 satisfies Op.LDSXH: {
+          const a = (reg[b]! >>> 0) + c;
+          if (reg[b + 1] !== 0 || a < 0 || a + 2 > ends[a >>> 24]!) throw fault(memory, pc, reg[b]!, reg[b + 1]!, c, 2, 'load');
+          reg[d] = views[a >>> 24]!.getInt16(a - bases[a >>> 24]!, true); reg[d + 1] = reg[d]! >> 31; break;
+        }
+        case 119 satisfies Op.LDSXW: {
+          const a = (reg[b]! >>> 0) + c;
+          if (reg[b + 1] !== 0 || a < 0 || a + 4 > ends[a >>> 24]!) throw fault(memory, pc, reg[b]!, reg[b + 1]!, c, 4, 'load');
+          reg[d] = views[a >>> 24]!.getInt32(a - bases[a >>> 24]!, true); reg[d + 1] = reg[d]! >> 31; break;
+        }
+        // Stores write the low 1, 2, 4 or 8 bytes of the value, read first
+        // (V8 inlines a DataView call only when nothing branches between
+        // loading the method and calling it). st's imm is sign-extended to
+        // 64 bits, so its high half is b >> 31.
+        case 120 satisfies Op.STB: {
+          const a = (reg[d]! >>> 0) + c, v = b;
+          if (reg[d + 1] !== 0 || a < 0 || a + 1 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 1, 'store');
+          views[a >>> 24]!.setUint8(a - bases[a >>> 24]!, v); break;
+        }
+        case 121 satisfies Op.STH: {
+          const a = (reg[d]! >>> 0) + c, v = b;
+          if (reg[d + 1] !== 0 || a < 0 || a + 2 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 2, 'store');
+          views[a >>> 24]!.setUint16(a - bases[a >>> 24]!, v, true); break;
+        }
+        case 122 satisfies Op.STW: {
+          const a = (reg[d]! >>> 0) + c, v = b;
+          if (reg[d + 1] !== 0 || a < 0 || a + 4 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 4, 'store');
+          views[a >>> 24]!.setInt32(a - bases[a >>> 24]!, v, true); break;
+        }
+        case 123 satisfies Op.STDW: {
+          const a = (reg[d]! >>> 0) + c, v = b, vh = b >> 31;
+          if (reg[d + 1] !== 0 || a < 0 || a + 8 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 8, 'store');
+          const view = views[a >>> 24]!, at = a - bases[a >>> 24]!;
+          view.setInt32(at, v, true); view.setInt32(at + 4, vh, true); break;
+        }
+        case 124 satisfies Op.STXB: {
+          const a = (reg[d]! >>> 0) + c, v = reg[b]!;
+          if (reg[d + 1] !== 0 || a < 0 || a + 1 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 1, 'store');
+          views[a >>> 24]!.setUint8(a - bases[a >>> 24]!, v); break;
+        }
+        case 125 satisfies Op.STXH: {
+          const a = (reg[d]! >>> 0) + c, v = reg[b]!;
+          if (reg[d + 1] !== 0 || a < 0 || a + 2 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 2, 'store');
+          views[a >>> 24]!.setUint16(a - bases[a >>> 24]!, v, true); break;
+        }
+        case 126 satisfies Op.STXW: {
+          const a = (reg[d]! >>> 0) + c, v = reg[b]!;
+          if (reg[d + 1] !== 0 || a < 0 || a + 4 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 4, 'store');
+          views[a >>> 24]!.setInt32(a - bases[a >>> 24]!, v, true); break;
+        }
+        case 127 satisfies Op.STXDW: {
+          const a = (reg[d]! >>> 0) + c, v = reg[b]!, vh = reg[b + 1]!;
+          if (reg[d + 1] !== 0 || a < 0 || a + 8 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 8, 'store');
+          const view = views[a >>> 24]!, at = a - bases[a >>> 24]!;
+          view.setInt32(at, v, true); view.setInt32(at + 4, vh, true); break;
+        }
+
+        case 132 satisfies Op.ATOMIC: atomic(env, reg, base, byPc[pc]!); break;
+        case 133 satisfies Op.PACKET:
+          if (!packetLoad(env, reg, base, byPc[pc]!)) return 0n;
+          break;
+
+        // Calls check the budget before anything happens.
+        case 128 satisfies Op.CALL:
+          if (executed > budget) throw new BudgetExceededError(pc, budget);
+          if (callHelper(env, reg, base, b, pc)) return 0n;
+          break;
+        case 129 satisfies Op.CALL_LOCAL:
+          if (executed > budget) throw new BudgetExceededError(pc, budget);
+          // `| 0` (here and at the other calls below) tells V8 pc stays an int32, so it keeps pc untagged.
+          pc = frames.call(reg, base, pc, c) | 0;
+          continue;
+        case 130 satisfies Op.CALLX: {
+          if (executed > budget) throw new BudgetExceededError(pc, budget);
+          // A function's code address makes a local call, a helper id a helper call; anything else is an error.
+          const value = toU64(reg[d]!, reg[d + 1]!);
+          const target = codeTarget(value);
+          if (target !== undefined && prepared.functions.has(target)) {
+            pc = frames.call(reg, base, pc, target) | 0;
+            continue;
+          }
+          if (value < 0x1_0000_0000n && env.helpers.has(Number(value))) {
+            if (callHelper(env, reg, base, Number(value), pc)) return 0n;
+            break;
+          }
+          throw new ExecutionError('BAD_CALLX_TARGET', `callx target 0x${value.toString(16)} is neither a function nor a helper`, pc);
+        }
+        case 131 satisfies Op.EXIT:
+          // Returns from a local call (r0 is the result, r1..r10 the caller's), or ends the run.
+          if (frames.depth === 0) return getReg(reg, base, 0);
+          pc = frames.exit(reg, base) | 0;
+          continue;
+
+        case 134 satisfies Op.KFUNC:
+          throw new ExecutionError('UNSUPPORTED_INSTRUCTION', `kfunc calls are not supported (BTF id ${byPc[pc]!.imm})`, pc);
+        case 135 satisfies Op.LDDW_LOADER:
+          throw new ExecutionError('UNSUPPORTED_INSTRUCTION', `lddw with src ${byPc[pc]!.src} needs a loader to resolve it`, pc);
+      }
+      pc++;
+      continue;
     }
-    executed++;
-    const kind = insn.spec.kind;
-    if (executed > budget && (kind === 'call' || kind === 'call_local' || kind === 'callx')) {
-      throw new BudgetExceededError(pc, env.budget!);
-    }
-    const next = step(state, insn);
-    if ('exit' in next) return next.exit;
-    // A jump taken backwards (returns from calls do not count: they are not jumps).
-    if (next.pc <= pc && executed > budget && (kind === 'ja' || kind === 'jcond')) {
-      throw new BudgetExceededError(pc, env.budget!);
-    }
-    pc = next.pc;
+    // A jump taken backwards is where a runaway loop gets stopped (calls are the other place).
+    if (c <= pc && executed > budget) throw new BudgetExceededError(pc, budget);
+    pc = c;
   }
 }
 
-/** Executes one instruction. */
-function step(state: State, insn: Instruction): Next {
-  const { regs, env } = state;
-  const { spec, pc, dst, src, off, imm } = insn;
-  const fallthrough = { pc: pc + 1 };
-  switch (spec.kind) {
-    case 'alu': {
-      // imm is sign-extended to 64 bits for every 64-bit op; 32-bit ops read its low 32 bits.
-      const b = spec.source === 'reg' ? regs[src] : immOperand(imm);
-      regs[dst] = evalAlu(spec.alu!, width32or64(spec.width), regs[dst], b);
-      return fallthrough;
-    }
-    case 'movsx':
-      regs[dst] = movsx(regs[src], off, width32or64(spec.width));
-      return fallthrough;
-    case 'neg':
-      regs[dst] = neg(regs[dst], width32or64(spec.width));
-      return fallthrough;
-    case 'end':
-    case 'bswap':
-      regs[dst] = BYTE_ORDER[byteOrderOf(spec)!](regs[dst], spec.width as 16 | 32 | 64);
-      return fallthrough;
-    case 'ja':
-      // JMP ja takes off, JMP32 ja32 (gotol) takes imm: branchTarget knows which.
-      return { pc: branchTarget(insn) };
-    case 'jcond': {
-      // JMP sign-extends imm to 64 bits; JMP32 compares the low 32 bits only.
-      const b = spec.source === 'reg' ? regs[src] : immOperand(imm);
-      return testJmp(spec.jmp!, width32or64(spec.width), regs[dst], b) ? { pc: branchTarget(insn) } : fallthrough;
-    }
-    case 'lddw':
-      regs[dst] = lddw(insn);
-      // lddw occupies two slots.
-      return { pc: pc + 2 };
-    case 'ldx':
-      regs[dst] = env.memory.load(effectiveAddress(regs[src], off), BYTES[spec.width], pc);
-      return fallthrough;
-    case 'ldsx':
-      regs[dst] = signExtend(env.memory.load(effectiveAddress(regs[src], off), BYTES[spec.width], pc), spec.width);
-      return fallthrough;
-    case 'st':
-      // The store truncates imm to the width; for DW, imm is sign-extended to 64 bits first.
-      env.memory.store(effectiveAddress(regs[dst], off), BYTES[spec.width], immOperand(imm), pc);
-      return fallthrough;
-    case 'stx':
-      env.memory.store(effectiveAddress(regs[dst], off), BYTES[spec.width], regs[src], pc);
-      return fallthrough;
-    case 'atomic':
-      atomic(state, insn);
-      return fallthrough;
-    case 'ldabs':
-    case 'ldind':
-      return packetLoad(state, insn);
-    case 'call':
-      return callHelper(state, imm, pc);
-    case 'call_local':
-      return callLocal(state, branchTarget(insn), pc);
-    case 'callx':
-      return callx(state, regs[dst], pc);
-    case 'exit':
-      return exit(state);
-    case 'call_kfunc':
-      throw new ExecutionError('UNSUPPORTED_INSTRUCTION', `kfunc calls are not supported (BTF id ${imm})`, pc);
-  }
+/** Register n as a u64 (`base`: where the registers start in the workspace). */
+function getReg(reg: Int32Array, base: number, n: number): bigint {
+  const at = regIndex(base, n);
+  return toU64(reg[at]!, reg[at + 1]!);
 }
 
-function width32or64(width: number): 32 | 64 {
-  return width === 32 ? 32 : 64;
-}
-
-/** reg + off as a u64: a negative result wraps to a huge address, which faults. */
-function effectiveAddress(base: bigint, off: number): bigint {
-  return u64(base + BigInt(off));
-}
-
-function lddw(insn: Instruction): bigint {
-  switch (insn.spec.lddwSrc) {
-    case 0:
-      return lddwValue(insn.imm, insn.imm2);
-    case 4:
-      // A function pointer: the code address of the subprogram at pc + 1 + imm.
-      return BigInt(codeAddress(insn.pc + 1 + insn.imm));
-    default:
-      throw new ExecutionError(
-        'UNSUPPORTED_INSTRUCTION',
-        `lddw with src ${insn.src} needs a loader to resolve it`,
-        insn.pc,
-      );
-  }
-}
-
-/** Atomic read-modify-write (W or DW) on *(dst + off). */
-function atomic(state: State, insn: Instruction): void {
-  const { regs, env } = state;
-  const { spec, pc, dst, src, off } = insn;
-  const width = width32or64(spec.width);
-  const size = BYTES[width];
-  const address = effectiveAddress(regs[dst], off);
-  // An atomic op is a write: check for a store first, so a read-only or
-  // missing target faults as a store before anything is read or changed.
-  env.memory.resolve(address, size, 'store', pc);
-  const old = env.memory.load(address, size, pc);
-  if (spec.atomic === 'cmpxchg') {
-    // Stores src only when memory equals r0 (low 32 bits for W); r0 always gets the old value.
-    if (cmpxchgMatches(old, regs[0], width)) env.memory.store(address, size, regs[src], pc);
-    regs[0] = old;
-    return;
-  }
-  env.memory.store(address, size, atomicOp(spec.atomic!, old, regs[src], width), pc);
-  // Fetch forms hand the old value (zero-extended for W) to src.
-  if (spec.fetch === true) regs[src] = old;
+/** Register n = v, a u64. */
+function setReg(reg: Int32Array, base: number, n: number, v: bigint): void {
+  const at = regIndex(base, n);
+  [reg[at], reg[at + 1]] = halves(v);
 }
 
 /**
- * LD_ABS / LD_IND: r0 = big-endian load from the packet at imm (+ src for
- * IND). The offset is computed without wrapping, so anything outside the
- * packet ends the program with r0 = 0, as Linux does for socket filters.
- * Unlike Linux, r1-r5 are left untouched (programs must not rely on either).
+ * The MemoryAccessError of the access at u64(base register + off), worded by
+ * Memory.resolve, which throws it. Callers write `throw fault(...)`, so the
+ * path visibly ends there.
  */
-function packetLoad(state: State, insn: Instruction): Next {
-  const { regs, env } = state;
-  const size = BYTES[insn.spec.width];
-  const offset = (insn.spec.kind === 'ldind' ? regs[insn.src] : 0n) + BigInt(insn.imm);
-  if (offset < 0n || offset + BigInt(size) > BigInt(env.packet.length)) return { exit: 0n };
-  const raw = env.memory.load(BigInt(env.packet.address) + offset, size, insn.pc);
-  // Network byte order: the memory model is little-endian, so swap.
-  regs[0] = size === 1 ? raw : BYTE_ORDER.be(raw, (size * 8) as 16 | 32);
-  return { pc: insn.pc + 1 };
+function fault(memory: Memory, pc: number, low: number, high: number, off: number, size: number, kind: 'load' | 'store'): MemoryAccessError {
+  const address = u64(toU64(low, high) + BigInt(off));
+  memory.resolve(address, size, kind, pc);
+  // Unreachable while the slot tables and resolve agree; a fault must never go unreported.
+  return new MemoryAccessError(pc, address, size, kind);
+}
+
+// ---------------------------------------------------------------------------
+// Calls
+
+/** The call stack of one run: per active bpf-to-bpf call, the caller's r1..r10 and the pc to return to. */
+class CallStack {
+  depth = 0;
+  private readonly maxCallDepth: number;
+  /** Per frame: r1..r10 as 20 int32s, then the return pc. */
+  private readonly saved: Int32Array;
+  constructor(maxCallDepth: number) {
+    this.maxCallDepth = maxCallDepth;
+    this.saved = new Int32Array(Math.max(0, maxCallDepth - 1) * 21);
+  }
+
+  /**
+   * bpf-to-bpf call from `pc` to `target`; returns the pc to go on at. The
+   * callee gets r1..r5 as arguments, r0 and r6..r9 at 0 and the next stack
+   * frame down in r10. On return the caller keeps all of r1..r9 and receives
+   * r0. (Linux forbids reading r1-r5 after a call and r6-r9 before writing
+   * them, so verified programs cannot tell; fixing one rule lets the JIT keep
+   * registers in JS locals and both engines agree.)
+   */
+  call(reg: Int32Array, base: number, pc: number, target: number): number {
+    // The main function is frame 1, so this call makes depth + 2 frames.
+    if (this.depth + 2 > this.maxCallDepth) {
+      throw new ExecutionError('CALL_DEPTH_EXCEEDED', `call depth limit of ${this.maxCallDepth} frames exceeded`, pc);
+    }
+    const frame = this.depth * 21;
+    this.saved.set(reg.subarray(regIndex(base, 1), regIndex(base, 11)), frame);
+    this.saved[frame + 20] = pc + 1;
+    this.depth++;
+    reg.fill(0, regIndex(base, 0), regIndex(base, 1));
+    reg.fill(0, regIndex(base, 6), regIndex(base, 10));
+    // r10 is a stack address, at least a frame above the stack's base: its low half does not borrow.
+    reg[regIndex(base, 10)] -= FRAME_SIZE;
+    return target;
+  }
+
+  /** exit from a local call: restores the caller's r1..r10 (r0 is the result); returns the pc to go on at. */
+  exit(reg: Int32Array, base: number): number {
+    this.depth--;
+    const frame = this.depth * 21;
+    reg.set(this.saved.subarray(frame, frame + 20), regIndex(base, 1));
+    return this.saved[frame + 20]!;
+  }
 }
 
 /**
  * Calls helper `id` with r1..r5; r0 gets the normalized result. r1-r5 are
  * left unchanged (Linux clobbers them, so programs cannot tell; the JIT
- * matches this).
+ * matches this). Returns true when the run must end now with r0 = 0
+ * (unwind-on-success).
  */
-function callHelper(state: State, id: number, pc: number): Next {
-  const { regs, env } = state;
+function callHelper(env: RunEnv, reg: Int32Array, base: number, id: number, pc: number): boolean {
   const fn = env.helpers.get(id);
   if (fn === undefined) throw new ExecutionError('UNKNOWN_HELPER', `unknown helper ${id}`, pc);
   const ctx: HelperContext = { memory: env.memory, pc, id };
+  const arg = (n: number) => getReg(reg, base, n);
   let result: unknown;
   try {
-    result = fn(regs[1], regs[2], regs[3], regs[4], regs[5], ctx);
+    result = fn(arg(1), arg(2), arg(3), arg(4), arg(5), ctx);
   } catch (e) {
     // Our own errors (a helper's bad memory access, say) keep their class and position.
     if (e instanceof EbpfError) throw e;
     throw new HelperError(describeThrown(e), pc, id);
   }
-  regs[0] = normalizeHelperResult(result, pc, id);
+  const r0 = normalizeHelperResult(result, pc, id);
+  setReg(reg, base, 0, r0);
   // Unwind-on-success: the marked helper returning 0 ends the whole run, whatever the depth.
-  if (id === env.unwindHelper && regs[0] === 0n) return { exit: 0n };
-  return { pc: pc + 1 };
+  return id === env.unwindHelper && r0 === 0n;
 }
 
 /** A helper's return value as a u64: bigint wraps, a safe integer wraps (two's complement), void is 0. */
@@ -245,42 +466,46 @@ function describeThrown(e: unknown): string {
   }
 }
 
-/**
- * bpf-to-bpf call. The callee gets r1..r5 as arguments, r0 and r6..r9 at 0
- * and the next stack frame down in r10. On return the caller keeps all of
- * r1..r9 and receives r0. (Linux forbids reading r1-r5 after a call and r6-r9
- * before writing them, so verified programs cannot tell; fixing one rule lets
- * the JIT keep registers in JS locals and both engines agree.)
- */
-function callLocal(state: State, target: number, pc: number): Next {
-  const { regs, frames, env } = state;
-  // The main function is frame 1, so this call makes frames.length + 2 frames.
-  if (frames.length + 2 > env.maxCallDepth) {
-    throw new ExecutionError('CALL_DEPTH_EXCEEDED', `call depth limit of ${env.maxCallDepth} frames exceeded`, pc);
+// ---------------------------------------------------------------------------
+// Rare instructions, in BigInt with lib/ops.ts
+
+const BYTES = { 8: 1, 16: 2, 32: 4, 64: 8 } as const;
+
+/** Atomic read-modify-write (W or DW) on *(dst + off). */
+function atomic(env: RunEnv, reg: Int32Array, base: number, insn: Instruction): void {
+  const { memory } = env;
+  const { spec, pc, dst, src, off } = insn;
+  const width = spec.width === 32 ? 32 : 64;
+  const size = BYTES[width];
+  const address = u64(getReg(reg, base, dst) + BigInt(off));
+  // An atomic op is a write: check for a store first, so a read-only or
+  // missing target faults as a store before anything is read or changed.
+  memory.resolve(address, size, 'store', pc);
+  const old = memory.load(address, size, pc);
+  if (spec.atomic === 'cmpxchg') {
+    // Stores src only when memory equals r0 (low 32 bits for W); r0 always gets the old value.
+    if (cmpxchgMatches(old, getReg(reg, base, 0), width)) memory.store(address, size, getReg(reg, base, src), pc);
+    setReg(reg, base, 0, old);
+    return;
   }
-  frames.push({ returnPc: pc + 1, saved: regs.slice(1, 10), r10: regs[10] });
-  regs[0] = regs[6] = regs[7] = regs[8] = regs[9] = 0n;
-  regs[10] = regs[10] - BigInt(FRAME_SIZE);
-  return { pc: target };
+  memory.store(address, size, atomicOp(spec.atomic!, old, getReg(reg, base, src), width), pc);
+  // Fetch forms hand the old value (zero-extended for W) to src.
+  if (spec.fetch === true) setReg(reg, base, src, old);
 }
 
 /**
- * callx: the register holds a code address of a function (a local call) or a
- * helper id (a helper call, unwind included); anything else is a run-time error.
+ * LD_ABS / LD_IND: r0 = big-endian load from the packet at imm (+ src for
+ * IND). The offset is computed without wrapping, so anything outside the
+ * packet ends the program with r0 = 0 (returns false), as Linux does for
+ * socket filters. Unlike Linux, r1-r5 are left untouched (programs must not
+ * rely on either).
  */
-function callx(state: State, value: bigint, pc: number): Next {
-  const target = codeTarget(value);
-  if (target !== undefined && state.functions.has(target)) return callLocal(state, target, pc);
-  if (value < 0x1_0000_0000n && state.env.helpers.has(Number(value))) return callHelper(state, Number(value), pc);
-  throw new ExecutionError('BAD_CALLX_TARGET', `callx target 0x${value.toString(16)} is neither a function nor a helper`, pc);
-}
-
-/** exit: returns from a local call (r0 is the result, r1..r9 the caller's), or ends the run. */
-function exit(state: State): Next {
-  const { regs, frames } = state;
-  const frame = frames.pop();
-  if (frame === undefined) return { exit: regs[0] };
-  for (let r = 1; r <= 9; r++) regs[r] = frame.saved[r - 1]!;
-  regs[10] = frame.r10;
-  return { pc: frame.returnPc };
+function packetLoad(env: RunEnv, reg: Int32Array, base: number, insn: Instruction): boolean {
+  const size = BYTES[insn.spec.width];
+  const offset = (insn.spec.kind === 'ldind' ? getReg(reg, base, insn.src) : 0n) + BigInt(insn.imm);
+  if (offset < 0n || offset + BigInt(size) > BigInt(env.packet.length)) return false;
+  const raw = env.memory.load(BigInt(env.packet.address) + offset, size, insn.pc);
+  // Network byte order: the memory model is little-endian, so swap.
+  setReg(reg, base, 0, size === 1 ? raw : BYTE_ORDER.be(raw, (size * 8) as 16 | 32));
+  return true;
 }

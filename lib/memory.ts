@@ -65,7 +65,22 @@ export interface SlotTables {
   readonly bases: Float64Array;
   readonly ends: Float64Array;
   readonly writeEnds: Float64Array;
+  /**
+   * The same bounds for int32-only checks (the JIT's): how many bytes from
+   * the slot's first address on may be loaded (region end - slot start, 0
+   * when unmapped). An access starts less than 2^24 bytes into its slot and
+   * is at most 8 bytes long, so a limit is capped at 2^30 without changing
+   * any check's outcome, which keeps it an int32.
+   */
+  readonly limits: Int32Array;
+  /** Same for stores: 0 if unmapped or read-only. */
+  readonly writeLimits: Int32Array;
+  /** Where the slot's first byte is in the region's view (slot start - region base). */
+  readonly offsets: Uint32Array;
 }
+
+/** The cap of SlotTables.limits. */
+const LIMIT_CAP = 2 ** 30;
 
 export class Memory {
   /** Region owning each 16 MiB slot; index 0 stays empty (NULL). */
@@ -75,6 +90,9 @@ export class Memory {
     bases: new Float64Array(SLOT_COUNT),
     ends: new Float64Array(SLOT_COUNT),
     writeEnds: new Float64Array(SLOT_COUNT),
+    limits: new Int32Array(SLOT_COUNT),
+    writeLimits: new Int32Array(SLOT_COUNT),
+    offsets: new Uint32Array(SLOT_COUNT),
   };
 
   private setSlot(s: number, region: Region | undefined): void {
@@ -84,6 +102,10 @@ export class Memory {
     t.bases[s] = region?.base ?? 0;
     t.ends[s] = region?.end ?? 0;
     t.writeEnds[s] = region === undefined || region.readonly ? 0 : region.end;
+    const start = s * SLOT_BYTES;
+    t.limits[s] = region === undefined ? 0 : Math.min(region.end - start, LIMIT_CAP);
+    t.writeLimits[s] = region === undefined || region.readonly ? 0 : t.limits[s]!;
+    t.offsets[s] = region === undefined ? 0 : start - region.base;
   }
 
   /**

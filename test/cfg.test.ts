@@ -7,7 +7,7 @@ import { assembleSlots } from '../lib/asm.js';
 import type { Slot } from '../lib/isa.js';
 import type { Program } from '../lib/program.js';
 import { validateSlots } from '../lib/validate.js';
-import { buildFunctionCfgs, type FunctionCfg } from '../codegen/cfg.js';
+import { MAX_BLOCK_INSNS, buildFunctionCfgs, graphFacts, type FunctionCfg } from '../codegen/cfg.js';
 
 const OPTS = { helperExists: () => true };
 
@@ -290,18 +290,71 @@ function slot(opcode: number, fields: Partial<Omit<Slot, 'opcode'>> = {}): Slot 
   return { opcode, dst: 0, src: 0, off: 0, imm: 0, ...fields };
 }
 
+describe('graphFacts: the same facts for a graph given as successor pairs', () => {
+  it('agrees with buildFunctionCfgs on every function of a program', () => {
+    const cfg = cfgOf(`
+      mov %r1, 0
+    top:
+      jeq %r1, 7, skip
+      add %r1, 1
+    skip:
+      add %r1, 1
+      jlt %r1, 10, top
+      jeq %r2, 0, out
+      ja top
+    out:
+      exit`);
+    const succ = new Int32Array(2 * cfg.blocks.length).fill(-1);
+    for (const b of cfg.blocks) b.succs.forEach((s, i) => { succ[2 * b.id + i] = s; });
+    const facts = graphFacts(succ);
+    expect(facts.rpo).toEqual(cfg.rpo);
+    expect(facts.idom).toEqual(cfg.idom);
+    expect([...facts.loopHeaders]).toEqual([...cfg.loopHeaders]);
+    expect(facts.reducible).toBe(cfg.reducible);
+  });
+
+  it('finds a loop with two entries, and leaves unreachable nodes out', () => {
+    // 0 -> 1, 0 -> 2, 1 <-> 2 (a cycle entered at both), 3 unreachable -> 1.
+    const facts = graphFacts(Int32Array.from([1, 2, 2, -1, 1, -1, 1, -1]));
+    expect(facts.reducible).toBe(false);
+    expect(facts.rpo).toHaveLength(3);
+    expect(facts.idom).toEqual([-1, 0, 0, -1]);
+  });
+});
+
+describe('block length cap', () => {
+  it(`cuts a straight run after ${MAX_BLOCK_INSNS} instructions, counting from the last leader`, () => {
+    // A jump target at pc 5 restarts the count; lddw counts as one instruction.
+    const lines = ['jeq %r1, 0, t'];
+    for (let i = 0; i < 3; i++) lines.push('add %r0, 1');
+    lines.push('lddw %r2, 1');
+    lines.push('t:');
+    for (let i = 0; i < MAX_BLOCK_INSNS + 5; i++) lines.push('add %r0, 1');
+    lines.push('exit');
+    const cfg = cfgOf(lines.join('\n'));
+    expect(cfg.blocks.map((b) => [b.start, b.insns.length])).toEqual([
+      [0, 1], [1, 4], [6, MAX_BLOCK_INSNS], [6 + MAX_BLOCK_INSNS, 6],
+    ]);
+    expect(cfg.blocks[2]!.terminator).toEqual({ kind: 'fall', next: 3 });
+  });
+});
+
 describe('million-instruction programs', () => {
   const N = 1_000_000;
 
-  it('straight line: one block', () => {
+  it(`straight line: blocks of ${MAX_BLOCK_INSNS} instructions falling into each other`, () => {
     const slots: Slot[] = new Array<Slot>(N);
     for (let i = 0; i < N - 1; i++) slots[i] = slot(ADD64_IMM, { imm: 1 });
     slots[N - 1] = slot(EXIT);
     const p = validateSlots(slots, OPTS);
     // Speed is measured by npm run bench, not asserted here: this checks size and shape.
     const cfgs = buildFunctionCfgs(p);
-    expect(cfgs[0]!.blocks).toHaveLength(1);
-    expect(cfgs[0]!.blocks[0]!.insns).toHaveLength(N);
+    const { blocks } = cfgs[0]!;
+    expect(blocks).toHaveLength(Math.ceil(N / MAX_BLOCK_INSNS));
+    expect(blocks.every((b, i) => b.start === i * MAX_BLOCK_INSNS)).toBe(true);
+    expect(blocks.slice(0, -1).every((b) => b.insns.length === MAX_BLOCK_INSNS && b.terminator.kind === 'fall')).toBe(true);
+    expect(blocks[blocks.length - 1]!.terminator.kind).toBe('exit');
+    expect(cfgs[0]!.rpo).toHaveLength(blocks.length);
   });
 
   it('250,000 loops in a chain: 750,000 blocks, built without deep recursion', () => {

@@ -219,7 +219,17 @@ describe('arith64 slow paths', () => {
   const cases = [
     ['div', div64], ['mod', mod64], ['sdiv', sdiv64], ['smod', smod64],
   ] as const;
-  const arbDivisor = fc.oneof(arbU64, fc.bigInt({ min: 1n, max: 0xffff_ffffn }), fc.constantFrom(0n, 1n, M64, 1n << 32n));
+  // Divisors of 2^32 and up take the estimate-and-correct path: near its edges
+  // (quotients 0..3, divisors near 2^32, 2^63, 2^64 / 3, dividends near multiples).
+  const arbWide = fc.oneof(
+    fc.bigInt({ min: 1n << 32n, max: M64 }),
+    fc.bigInt({ min: -3n, max: 3n }).map((d) => (1n << 32n) + d + 3n),
+    fc.bigInt({ min: -3n, max: 3n }).map((d) => (1n << 63n) + d),
+    fc.bigInt({ min: -3n, max: 3n }).map((d) => M64 / 3n + d),
+  );
+  const arbDivisor = fc.oneof(arbU64, fc.bigInt({ min: 1n, max: 0xffff_ffffn }), fc.constantFrom(0n, 1n, M64, 1n << 32n), arbWide);
+  const arbNearMultiple = fc.tuple(arbWide, fc.bigInt({ min: 0n, max: 0xffff_ffffn }), fc.bigInt({ min: -2n, max: 2n }))
+    .map(([b, q, d]) => [u64(b * q + d), b] as const);
   for (const [op, f] of cases) {
     it(`${op}64 against lib/ops`, () => {
       const check = (a: bigint, b: bigint): void => {
@@ -231,6 +241,7 @@ describe('arith64 slow paths', () => {
       };
       for (const a of EDGE) for (const b of EDGE) check(a, b);
       fc.assert(fc.property(arbU64, arbDivisor, check), { seed: 0x5eed, numRuns: 2000 });
+      fc.assert(fc.property(arbNearMultiple, ([a, b]) => check(a, b)), { seed: 0x5eed, numRuns: 2000 });
     });
   }
 });

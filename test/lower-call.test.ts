@@ -258,7 +258,7 @@ describe('runtime entry points', () => {
   const program = assembleProgram('lddw %r1, func f1\nexit\nf1:\nexit', HELPERS);
   const rt = createRuntime(world.memory, HELPERS, program, 8, world.stack);
   it('has every binding the generated code reads', () => {
-    for (const k of ['V', 'B', 'E', 'W', 'RET', 'FAULT', 'CALL', 'CALLX', 'BUDGETFAIL', 'DEPTHFAIL', 'PKT', 'DIV64', 'MOD64', 'SDIV64', 'SMOD64', 'MAXDEPTH']) {
+    for (const k of ['V', 'O', 'L', 'WL', 'RET', 'FAULT', 'CALL', 'CALLX', 'BUDGETFAIL', 'DEPTHFAIL', 'PKT', 'DIV64', 'MOD64', 'SDIV64', 'SMOD64', 'MAXDEPTH']) {
       expect(rt).toHaveProperty(k);
     }
     expect(rt.V).toBe(world.memory.tables.views);

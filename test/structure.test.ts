@@ -15,8 +15,10 @@ import { assembleSlots } from '../lib/asm.js';
 import type { Slot } from '../lib/isa.js';
 import { validateSlots } from '../lib/validate.js';
 import { bin, expr, fn, ifStmt, index, member, method, num, ret, type Stmt } from '../codegen/ast.js';
-import { buildFunctionCfgs, type FunctionCfg } from '../codegen/cfg.js';
-import { DISPATCH_VAR, MAX_NESTING, dispatchFunction, structureFunction, type StructureHooks } from '../codegen/structure.js';
+import { buildFunctionCfgs, graphFacts, type FunctionCfg } from '../codegen/cfg.js';
+import {
+  DISPATCH_VAR, MAX_NESTING, dispatchFunction, structureFunction, type FlowBlock, type FlowTerminator, type StructureHooks,
+} from '../codegen/structure.js';
 
 const OPTS = { helperExists: () => true };
 
@@ -513,6 +515,50 @@ function soup(maxLength: number, forward: boolean): fc.Arbitrary<Slot[]> {
       return slots;
     }));
 }
+
+describe('graphs with blocks of no instruction (split.ts)', () => {
+  // 0: a test of no instruction (a piece's choice of entry), taken to 2, else to 1 (it starts at
+  // pc 20, after both, so only an instruction's pc could make its edges backward);
+  // 1: a jump at pc 5 forward to 2; 2: a loop, its branch at pc 9 back to its own start (pc 8);
+  // 3: an exit of no instruction (a way out of a piece).
+  const jump = assembleSlots('ja +0\nexit');
+  const insnAt = (pc: number) => ({ ...validateSlots(jump, { helperExists: () => true }).insns[0]!, pc });
+  const terminators: FlowTerminator[] = [
+    { kind: 'branch', insn: undefined, taken: 2, fallthrough: 1 },
+    { kind: 'jump', insn: insnAt(5), target: 2 },
+    { kind: 'branch', insn: insnAt(9), taken: 2, fallthrough: 3 },
+    { kind: 'exit', insn: undefined },
+  ];
+  const blocks: FlowBlock[] = terminators.map((terminator, id) => ({ id, start: [20, 4, 8, 12][id]!, terminator }));
+  const succ = Int32Array.from([2, 1, 2, -1, 2, 3, -1, -1]);
+  const graph = { blocks, ...graphFacts(succ) };
+
+  for (const build of [structureFunction, dispatchFunction]) {
+    it(`${build.name}: no budget hook on edges without an instruction, the real back edge keeps its hook`, () => {
+      const backward: number[] = [];
+      const hooks: StructureHooks<FlowBlock> = {
+        body: (b) => [expr(method('trace', 'push', [num(b.id)]))],
+        test: (b) => index('d', num(b.id)),
+        backwardJump: (insn) => {
+          backward.push(insn.pc);
+          return [expr(method('back', 'push', [num(insn.pc)]))];
+        },
+        exit: (b) => [ret(num(b.id))],
+      };
+      const source = generate(fn('f', ['d', 'trace', 'back'], build(graph, hooks)));
+      expect(backward).toEqual([9]);
+      const f = new Function(`"use strict";\n${source}\nreturn f;`)() as (d: boolean[], trace: number[], back: number[]) => number;
+      const trace: number[] = [];
+      const back: number[] = [];
+      // Taken at 0, taken once at 2, then out.
+      let loops = 0;
+      const d = new Proxy([] as boolean[], { get: (_, k) => (k === '0' ? true : k === '2' ? loops++ === 0 : undefined) });
+      expect(f(d, trace, back)).toBe(3);
+      expect(trace).toEqual([0, 2, 2, 3]);
+      expect(back).toEqual([9]);
+    });
+  }
+});
 
 describe('random programs', () => {
   it('structured programs: reducible, structured form, both forms match the CFG walk', () => {
