@@ -7,12 +7,12 @@ import { RT, STACK_OFFSET, STATE, TEMPS } from '../codegen/context.js';
 import { conformanceVm } from '../lib/conformance.js';
 
 const OWN = new Set<string>([
-  ...Object.values(RT), ...Object.values(STATE), ...TEMPS, STACK_OFFSET, 'rt', 'entry', 'budget', 'blk',
+  ...Object.values(RT), ...Object.values(STATE), ...TEMPS, STACK_OFFSET, 'R', 'rt', 'entry', 'budget', 'blk',
   // Standard methods the lowering uses.
   'Math', 'imul', 'getInt8', 'getUint8', 'getInt16', 'getUint16', 'getInt32', 'getUint32',
   'setInt8', 'setUint8', 'setInt16', 'setUint16', 'setInt32', 'setUint32', 'clz32',
 ]);
-const GENERATED = /^(r\d+h?|f\d+|[A-Z]_b\d+|[a-z])$/;
+const GENERATED = /^(r\d+h?|f\d+(_\d+)?|[A-Z]_b\d+|[a-z])$/;
 
 function foreignNames(source: string): string[] {
   const ast = parse(source, { ecmaVersion: 2022, allowReturnOutsideFunction: true });
