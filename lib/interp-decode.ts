@@ -142,7 +142,8 @@ function decode(insn: Instruction, reg: (n: number) => number): readonly [Op, nu
   const dst = reg(insn.dst);
   const src = reg(insn.src);
   // The second operand: a register for X forms, the imm for K forms.
-  const [operand, form] = spec.source === 'reg' ? [src, 0] : [imm, 1];
+  const form = spec.source === 'reg' ? 0 : 1;
+  const operand = form === 0 ? src : imm;
   switch (spec.kind) {
     case 'alu':
       return [(spec.width === 64 ? ALU64 : ALU32)[spec.alu!][form], dst, operand, 0];
@@ -194,6 +195,13 @@ function decode(insn: Instruction, reg: (n: number) => number): readonly [Op, nu
 export function prepare(program: Program): PreparedProgram {
   const code = new Int32Array((program.slotCount + 1) * STRIDE);
   const reg = (n: number) => regIndex(code.length, n);
-  for (const insn of program.insns) code.set(decode(insn, reg), insn.pc * STRIDE);
+  for (const insn of program.insns) {
+    const [op, d, b, c] = decode(insn, reg);
+    const at = insn.pc * STRIDE;
+    code[at] = op;
+    code[at + 1] = d;
+    code[at + 2] = b;
+    code[at + 3] = c;
+  }
   return new PreparedProgram(program, code);
 }

@@ -4,16 +4,16 @@
 //
 // How it runs: `prepare` (interp-decode.ts) turns each instruction into a
 // small-integer opcode and three int32 operands; the loop below switches on
-// the opcode. Registers are pairs of int32 halves (interp-arith.ts): JS int32
-// arithmetic gives the 32-bit ops directly and the 64-bit ops combine the
-// halves; 64-bit division goes through codegen/arith64.ts, shared with the
-// JIT. Each run gets one Int32Array, its workspace, holding a copy of the
-// decoded code followed by the registers: V8 checks a typed array's shape
-// once per instruction rather than once per array touched, and no two runs
-// share registers. Memory accesses check the Memory slot tables inline (the
-// JIT's rule, see lib/memory.ts) and let Memory.resolve throw the exact
-// error on a miss. Everything rare (helpers, atomics, packet loads) goes
-// through BigInt and lib/ops.ts.
+// the opcode. A register is a pair of int32 halves: JS int32 arithmetic
+// gives the 32-bit ops directly, and the 64-bit ops (bottom of this file)
+// combine the halves; 64-bit division goes through codegen/arith64.ts,
+// shared with the JIT. Each run gets one Int32Array, its workspace, holding
+// a copy of the decoded code followed by the registers: V8 checks a typed
+// array's shape once per instruction rather than once per array touched,
+// and no two runs share registers. Memory accesses check the Memory slot
+// tables inline (the JIT's rule, see lib/memory.ts) and let Memory.resolve
+// throw the exact error on a miss. Everything rare (calls, helpers, atomics,
+// packet loads, faults) is in interp-slow.ts, in BigInt with lib/ops.ts.
 //
 // What it does not do: validation (it trusts the Program, and throws an
 // ExecutionError on the few forms the validator is meant to keep out), tail
@@ -21,18 +21,16 @@
 
 import { div64, mod64, sdiv64, smod64 } from '../codegen/arith64.js';
 import { codeTarget } from './code-address.js';
-import { EbpfError, BudgetExceededError, ExecutionError, HelperError, MemoryAccessError } from './errors.js';
-import {
-  add64, arsh64, bswap32, cmpS64, cmpU64, div32, halves, lsh64, mod32, mul64, neg64, rsh64, sdiv32, smod32, sub64, toU64,
-} from './interp-arith.js';
-import { Op, PreparedProgram, REGISTER_INTS, prepare, regIndex } from './interp-decode.js';
-import type { Instruction } from './isa.js';
-import type { Memory } from './memory.js';
-import { BYTE_ORDER, atomicOp, cmpxchgMatches, u64 } from './ops.js';
+import { BudgetExceededError, ExecutionError } from './errors.js';
+import { Op, PreparedProgram, REGISTER_INTS, prepare } from './interp-decode.js';
+import { CallStack, atomic, callHelper, fault, getReg, packetLoad, setReg, toU64 } from './interp-slow.js';
+import { u64 } from './ops.js';
 import type { Program } from './program.js';
-import { FRAME_SIZE, type HelperContext, type RunEnv } from './runtime.js';
+import type { RunEnv } from './runtime.js';
 
 export { PreparedProgram, prepare } from './interp-decode.js';
+// The JIT's runtime normalizes helper results exactly as the interpreter does.
+export { normalizeHelperResult } from './interp-slow.js';
 
 /**
  * Runs a program to completion and returns r0 as a u64. Pass what `prepare`
@@ -350,162 +348,124 @@ export function interpret(program: Program | PreparedProgram, env: RunEnv): bigi
   }
 }
 
-/** Register n as a u64 (`base`: where the registers start in the workspace). */
-function getReg(reg: Int32Array, base: number, n: number): bigint {
-  const at = regIndex(base, n);
-  return toU64(reg[at]!, reg[at + 1]!);
-}
-
-/** Register n = v, a u64. */
-function setReg(reg: Int32Array, base: number, n: number, v: bigint): void {
-  const at = regIndex(base, n);
-  [reg[at], reg[at + 1]] = halves(v);
-}
-
-/**
- * The MemoryAccessError of the access at u64(base register + off), worded by
- * Memory.resolve, which throws it. Callers write `throw fault(...)`, so the
- * path visibly ends there.
- */
-function fault(memory: Memory, pc: number, low: number, high: number, off: number, size: number, kind: 'load' | 'store'): MemoryAccessError {
-  const address = u64(toU64(low, high) + BigInt(off));
-  memory.resolve(address, size, kind, pc);
-  // Unreachable while the slot tables and resolve agree; a fault must never go unreported.
-  return new MemoryAccessError(pc, address, size, kind);
-}
-
 // ---------------------------------------------------------------------------
-// Calls
+// 64-bit arithmetic on register halves: rD is reg[d] (low 32 bits) and
+// reg[d + 1] (high 32 bits), each held as a signed int32 (only the bits
+// matter; `>>> 0` reads a half as unsigned). Each function that writes rD
+// reads its old value and the operand (bl, bh) before writing anything, so an
+// operand that is rD itself is fine. (They live in this module because V8
+// inlines them here a little more cheaply than across modules.)
 
-/** The call stack of one run: per active bpf-to-bpf call, the caller's r1..r10 and the pc to return to. */
-class CallStack {
-  depth = 0;
-  private readonly maxCallDepth: number;
-  /** Per frame: r1..r10 as 20 int32s, then the return pc. */
-  private readonly saved: Int32Array;
-  constructor(maxCallDepth: number) {
-    this.maxCallDepth = maxCallDepth;
-    this.saved = new Int32Array(Math.max(0, maxCallDepth - 1) * 21);
-  }
+/** rD += b: the low sum carries into the high half when it wraps (ends below an operand, as uint32). */
+function add64(reg: Int32Array, d: number, bl: number, bh: number): void {
+  const sum = (reg[d]! + bl) | 0;
+  reg[d + 1] = (reg[d + 1]! + bh + ((sum >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
+  reg[d] = sum;
+}
 
-  /**
-   * bpf-to-bpf call from `pc` to `target`; returns the pc to go on at. The
-   * callee gets r1..r5 as arguments, r0 and r6..r9 at 0 and the next stack
-   * frame down in r10. On return the caller keeps all of r1..r9 and receives
-   * r0. (Linux forbids reading r1-r5 after a call and r6-r9 before writing
-   * them, so verified programs cannot tell; fixing one rule lets the JIT keep
-   * registers in JS locals and both engines agree.)
-   */
-  call(reg: Int32Array, base: number, pc: number, target: number): number {
-    // The main function is frame 1, so this call makes depth + 2 frames.
-    if (this.depth + 2 > this.maxCallDepth) {
-      throw new ExecutionError('CALL_DEPTH_EXCEEDED', `call depth limit of ${this.maxCallDepth} frames exceeded`, pc);
-    }
-    const frame = this.depth * 21;
-    this.saved.set(reg.subarray(regIndex(base, 1), regIndex(base, 11)), frame);
-    this.saved[frame + 20] = pc + 1;
-    this.depth++;
-    reg.fill(0, regIndex(base, 0), regIndex(base, 1));
-    reg.fill(0, regIndex(base, 6), regIndex(base, 10));
-    // r10 is a stack address, at least a frame above the stack's base: its low half does not borrow.
-    reg[regIndex(base, 10)] -= FRAME_SIZE;
-    return target;
-  }
+/** rD -= b: the high half borrows when the low halves compare a < b as uint32. */
+function sub64(reg: Int32Array, d: number, bl: number, bh: number): void {
+  const al = reg[d]!;
+  reg[d + 1] = (reg[d + 1]! - bh - ((al >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
+  reg[d] = (al - bl) | 0;
+}
 
-  /** exit from a local call: restores the caller's r1..r10 (r0 is the result); returns the pc to go on at. */
-  exit(reg: Int32Array, base: number): number {
-    this.depth--;
-    const frame = this.depth * 21;
-    reg.set(this.saved.subarray(frame, frame + 20), regIndex(base, 1));
-    return this.saved[frame + 20]!;
-  }
+/** rD *= b mod 2^64: high half = high32(al * bl) + al * bh + ah * bl (mod 2^32). */
+function mul64(reg: Int32Array, d: number, bl: number, bh: number): void {
+  const al = reg[d]!;
+  reg[d + 1] = (mulHigh32(al, bl) + Math.imul(al, bh) + Math.imul(reg[d + 1]!, bl)) | 0;
+  reg[d] = Math.imul(al, bl);
 }
 
 /**
- * Calls helper `id` with r1..r5; r0 gets the normalized result. r1-r5 are
- * left unchanged (Linux clobbers them, so programs cannot tell; the JIT
- * matches this). Returns true when the run must end now with r0 = 0
- * (unwind-on-success).
+ * The high 32 bits of the 64-bit product of two uint32s, as an int32:
+ * schoolbook multiplication in 16-bit limbs. Every product and partial sum
+ * stays below 2^32, so each is exact and reads back as a uint32.
  */
-function callHelper(env: RunEnv, reg: Int32Array, base: number, id: number, pc: number): boolean {
-  const fn = env.helpers.get(id);
-  if (fn === undefined) throw new ExecutionError('UNKNOWN_HELPER', `unknown helper ${id}`, pc);
-  const ctx: HelperContext = { memory: env.memory, pc, id };
-  const arg = (n: number) => getReg(reg, base, n);
-  let result: unknown;
-  try {
-    result = fn(arg(1), arg(2), arg(3), arg(4), arg(5), ctx);
-  } catch (e) {
-    // Our own errors (a helper's bad memory access, say) keep their class and position.
-    if (e instanceof EbpfError) throw e;
-    throw new HelperError(describeThrown(e), pc, id);
-  }
-  const r0 = normalizeHelperResult(result, pc, id);
-  setReg(reg, base, 0, r0);
-  // Unwind-on-success: the marked helper returning 0 ends the whole run, whatever the depth.
-  return id === env.unwindHelper && r0 === 0n;
+function mulHigh32(x: number, y: number): number {
+  const x0 = x & 0xffff, x1 = x >>> 16, y0 = y & 0xffff, y1 = y >>> 16;
+  const mid = x1 * y0 + ((x0 * y0) >>> 16);
+  const mid2 = x0 * y1 + (mid & 0xffff);
+  return (x1 * y1 + (mid >>> 16) + (mid2 >>> 16)) | 0;
 }
 
-/** A helper's return value as a u64: bigint wraps, a safe integer wraps (two's complement), void is 0. */
-export function normalizeHelperResult(result: unknown, pc: number, id: number): bigint {
-  if (typeof result === 'bigint') return u64(result);
-  if (typeof result === 'number') {
-    if (!Number.isSafeInteger(result)) throw new HelperError(`returned ${result}, not a safe integer`, pc, id);
-    return u64(BigInt(result));
-  }
-  if (result === undefined) return 0n;
-  throw new HelperError(`returned a ${result === null ? 'null' : typeof result}, not a number or bigint`, pc, id);
-}
+// Shifts by n in 0..63 (the caller masks the amount to 6 bits). JS masks its
+// own shift counts to 5 bits, so n >= 32 and n = 0 are cases of their own.
 
-function describeThrown(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  try {
-    return String(e);
-  } catch {
-    return 'threw a value that cannot be printed';
+/** rD <<= n. */
+function lsh64(reg: Int32Array, d: number, n: number): void {
+  if (n >= 32) {
+    reg[d + 1] = reg[d]! << (n - 32);
+    reg[d] = 0;
+  } else if (n > 0) {
+    reg[d + 1] = (reg[d + 1]! << n) | (reg[d]! >>> (32 - n));
+    reg[d] = reg[d]! << n;
   }
 }
 
-// ---------------------------------------------------------------------------
-// Rare instructions, in BigInt with lib/ops.ts
-
-const BYTES = { 8: 1, 16: 2, 32: 4, 64: 8 } as const;
-
-/** Atomic read-modify-write (W or DW) on *(dst + off). */
-function atomic(env: RunEnv, reg: Int32Array, base: number, insn: Instruction): void {
-  const { memory } = env;
-  const { spec, pc, dst, src, off } = insn;
-  const width = spec.width === 32 ? 32 : 64;
-  const size = BYTES[width];
-  const address = u64(getReg(reg, base, dst) + BigInt(off));
-  // An atomic op is a write: check for a store first, so a read-only or
-  // missing target faults as a store before anything is read or changed.
-  memory.resolve(address, size, 'store', pc);
-  const old = memory.load(address, size, pc);
-  if (spec.atomic === 'cmpxchg') {
-    // Stores src only when memory equals r0 (low 32 bits for W); r0 always gets the old value.
-    if (cmpxchgMatches(old, getReg(reg, base, 0), width)) memory.store(address, size, getReg(reg, base, src), pc);
-    setReg(reg, base, 0, old);
-    return;
+/** rD >>= n, filling with zeros. */
+function rsh64(reg: Int32Array, d: number, n: number): void {
+  if (n >= 32) {
+    reg[d] = reg[d + 1]! >>> (n - 32);
+    reg[d + 1] = 0;
+  } else if (n > 0) {
+    reg[d] = (reg[d]! >>> n) | (reg[d + 1]! << (32 - n));
+    reg[d + 1] = reg[d + 1]! >>> n;
   }
-  memory.store(address, size, atomicOp(spec.atomic!, old, getReg(reg, base, src), width), pc);
-  // Fetch forms hand the old value (zero-extended for W) to src.
-  if (spec.fetch === true) setReg(reg, base, src, old);
 }
 
-/**
- * LD_ABS / LD_IND: r0 = big-endian load from the packet at imm (+ src for
- * IND). The offset is computed without wrapping, so anything outside the
- * packet ends the program with r0 = 0 (returns false), as Linux does for
- * socket filters. Unlike Linux, r1-r5 are left untouched (programs must not
- * rely on either).
- */
-function packetLoad(env: RunEnv, reg: Int32Array, base: number, insn: Instruction): boolean {
-  const size = BYTES[insn.spec.width];
-  const offset = (insn.spec.kind === 'ldind' ? getReg(reg, base, insn.src) : 0n) + BigInt(insn.imm);
-  if (offset < 0n || offset + BigInt(size) > BigInt(env.packet.length)) return false;
-  const raw = env.memory.load(BigInt(env.packet.address) + offset, size, insn.pc);
-  // Network byte order: the memory model is little-endian, so swap.
-  setReg(reg, base, 0, size === 1 ? raw : BYTE_ORDER.be(raw, (size * 8) as 16 | 32));
-  return true;
+/** rD >>= n, filling with the sign bit. */
+function arsh64(reg: Int32Array, d: number, n: number): void {
+  if (n >= 32) {
+    reg[d] = reg[d + 1]! >> (n - 32);
+    reg[d + 1] = reg[d + 1]! >> 31;
+  } else if (n > 0) {
+    reg[d] = (reg[d]! >>> n) | (reg[d + 1]! << (32 - n));
+    reg[d + 1] = reg[d + 1]! >> n;
+  }
+}
+
+/** rD = -rD: ~x + 1, where the + 1 carries into the high half only when the low half is 0. */
+function neg64(reg: Int32Array, d: number): void {
+  reg[d + 1] = reg[d] === 0 ? -reg[d + 1]! | 0 : ~reg[d + 1]!;
+  reg[d] = -reg[d]! | 0;
+}
+
+/** Unsigned 64-bit comparison: -1, 0 or 1 as a <, = or > b. The high halves decide unless equal. */
+function cmpU64(al: number, ah: number, bl: number, bh: number): number {
+  if (ah !== bh) return (ah >>> 0) < (bh >>> 0) ? -1 : 1;
+  if (al !== bl) return (al >>> 0) < (bl >>> 0) ? -1 : 1;
+  return 0;
+}
+
+/** Signed 64-bit comparison: as cmpU64, but the high halves compare as int32 (they hold the sign). */
+function cmpS64(al: number, ah: number, bl: number, bh: number): number {
+  if (ah !== bh) return ah < bh ? -1 : 1;
+  if (al !== bl) return (al >>> 0) < (bl >>> 0) ? -1 : 1;
+  return 0;
+}
+
+// 32-bit division on int32 halves: by zero, div gives 0 and mod leaves the
+// dividend; the signed forms truncate like `(a / b) | 0` and `a % b`, which
+// also give INT_MIN / -1 = INT_MIN and INT_MIN % -1 = 0 (`| 0` turns -0 to 0).
+
+function div32(a: number, b: number): number {
+  return b === 0 ? 0 : ((a >>> 0) / (b >>> 0)) | 0;
+}
+
+function sdiv32(a: number, b: number): number {
+  return b === 0 ? 0 : (a / b) | 0;
+}
+
+function mod32(a: number, b: number): number {
+  return b === 0 ? a : ((a >>> 0) % (b >>> 0)) | 0;
+}
+
+function smod32(a: number, b: number): number {
+  return b === 0 ? a : (a % b) | 0;
+}
+
+/** Reverses the 4 bytes of an int32. */
+function bswap32(x: number): number {
+  return (x << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
 }

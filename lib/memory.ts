@@ -86,7 +86,7 @@ export class Memory {
   /** Region owning each 16 MiB slot; index 0 stays empty (NULL). */
   private readonly slots: (Region | undefined)[] = new Array(SLOT_COUNT).fill(undefined);
   readonly tables: SlotTables = {
-    views: new Array<DataView>(SLOT_COUNT).fill(EMPTY_VIEW),
+    views: Array.from({ length: SLOT_COUNT }, () => EMPTY_VIEW), // packed, not holey: no hole check per access
     bases: new Float64Array(SLOT_COUNT),
     ends: new Float64Array(SLOT_COUNT),
     writeEnds: new Float64Array(SLOT_COUNT),

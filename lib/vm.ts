@@ -9,7 +9,7 @@ import { compileProgram, jitSource, type CompiledProgram } from '../codegen/comp
 import { assembleSlots } from './asm.js';
 import { disassemble } from './disasm.js';
 import { UsageError } from './errors.js';
-import { interpret } from './interpreter.js';
+import { interpret, prepare, type PreparedProgram } from './interpreter.js';
 import type { Slot } from './isa.js';
 import { Memory, type Region } from './memory.js';
 import type { Program } from './program.js';
@@ -136,7 +136,6 @@ export class Vm {
 
   /** @internal Runs a validated program with r1/r2 pointing at `mem`. */
   execute(prog: LoadedProgram, mem: Uint8Array | undefined, options: RunOptions): bigint {
-    const program = prog.program;
     const engine = checkEngine(options.engine ?? this.options.engine);
     const budget = options.budget ?? this.budget;
     checkInt('budget', budget, 0, Number.MAX_SAFE_INTEGER);
@@ -156,7 +155,7 @@ export class Vm {
         r2: region === undefined ? 0n : BigInt(region.size),
         packet: { address: region?.base ?? 0, length: region?.size ?? 0 },
       };
-      return engine === 'interp' ? interpret(program, env) : runCompiled(prog.compiled(budget !== undefined), env);
+      return engine === 'interp' ? interpret(prog.interpreted(), env) : runCompiled(prog.compiled(budget !== undefined), env);
     } finally {
       if (region !== undefined) this.memory.unmap(region);
     }
@@ -185,6 +184,8 @@ export class LoadedProgram {
   readonly program: Program;
   /** Compiled code by compile options (budget checks on/off, unwind helper id). */
   private readonly cache = new Map<string, CompiledProgram>();
+  /** The interpreter's decoded form, made at the first interpreted run. */
+  private prepared: PreparedProgram | undefined;
   constructor(vm: Vm, program: Program) {
     this.vm = vm;
     this.program = program;
@@ -200,6 +201,11 @@ export class LoadedProgram {
       this.cache.set(key, c);
     }
     return c;
+  }
+
+  /** @internal The interpreter's decoded form of this program, made once. */
+  interpreted(): PreparedProgram {
+    return (this.prepared ??= prepare(this.program));
   }
 
   /** Compiles now (the first JIT run would otherwise do it). */

@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   BudgetExceededError, EbpfError, ExecutionError, HelperError, MemoryAccessError,
 } from '../lib/errors.js';
 import { OPCODES, lookupSpec, type AluOp, type AtomicOp, type Instruction, type JmpCond, type OpSpec, type Slot } from '../lib/isa.js';
-import { interpret } from '../lib/interpreter.js';
+import { PreparedProgram, interpret, prepare } from '../lib/interpreter.js';
+import { ALU, BYTE_ORDER, JMP, evalAlu, immOperand, movsx, neg, signExtend, testJmp, type ByteOrderOp } from '../lib/ops.js';
 import { CODE_ADDRESS_BASE, codeAddress } from '../lib/code-address.js';
 import { Memory, type Region } from '../lib/memory.js';
 import type { Program } from '../lib/program.js';
@@ -585,5 +587,191 @@ describe('forms the validator keeps out', () => {
   it('running off the end throws', () => {
     const e = fails([I.mov(0, 1)]);
     expect([(e as ExecutionError).code, (e as ExecutionError).pc]).toEqual(['BAD_PC', 1]);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The interpreter computes on int32 halves; lib/ops.ts's BigInt tables are
+// the reference. Every op, both widths and both operand forms, on values
+// biased toward the edges, including an operand that is the destination.
+
+const EDGES = [
+  0n, 1n, 2n, M64, M64 - 1n, 1n << 63n, (1n << 63n) - 1n, 0x8000_0000n, 0x7fff_ffffn, 0xffff_ffffn,
+  1n << 32n, (1n << 32n) + 1n, 0xffff_ffff_0000_0000n, 0x1_7fff_ffffn, 31n, 32n, 33n, 63n, 64n,
+];
+const edgy = fc.oneof(fc.bigInt({ min: 0n, max: M64 }), fc.constantFrom(...EDGES));
+const imm32 = fc.oneof(
+  fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }),
+  fc.constantFrom(0, 1, -1, 2, 31, 32, 33, 63, 64, -4, 60, -0x8000_0000, 0x7fff_ffff),
+);
+const width = fc.constantFrom<W>(32, 64);
+const RUNS = { numRuns: 2000 };
+
+/** r1 = a, r2 = b, then `ops`, and r1 in r0. */
+const withOperands = (a: bigint, b: bigint, ...ops: Raw[]): bigint =>
+  run([I.lddw(1, a), I.lddw(2, b), ...ops, I.movR(0, 1), I.exit()]);
+
+describe('every op agrees with lib/ops.ts', () => {
+  const ALU_OPS = Object.keys(ALU) as AluOp[];
+  const JMP_CONDS = Object.keys(JMP) as JmpCond[];
+
+  it('alu with a register source, the destination itself included', () => {
+    fc.assert(fc.property(fc.constantFrom(...ALU_OPS), width, edgy, edgy, (op, w, a, b) => {
+      expect(withOperands(a, b, I.aluR(op, w, 1, 2))).toBe(evalAlu(op, w, a, b));
+      expect(withOperands(a, b, I.aluR(op, w, 1, 1))).toBe(evalAlu(op, w, a, a));
+    }), RUNS);
+  });
+  it('alu with an immediate', () => {
+    fc.assert(fc.property(fc.constantFrom(...ALU_OPS), width, edgy, imm32, (op, w, a, imm) => {
+      expect(withOperands(a, 0n, I.aluI(op, w, 1, imm))).toBe(evalAlu(op, w, a, immOperand(imm)));
+    }), RUNS);
+  });
+  it('conditional jumps with a register or an immediate', () => {
+    // r0 = 1 when the jump is taken, else 0.
+    const taken = (a: bigint, b: bigint, j: Raw) =>
+      run([I.lddw(1, a), I.lddw(2, b), I.mov(0, 0), j, I.exit(), I.mov(0, 1), I.exit()]) === 1n;
+    fc.assert(fc.property(fc.constantFrom(...JMP_CONDS), width, edgy, edgy, imm32, (cond, w, a, b, imm) => {
+      expect(taken(a, b, I.jR(cond, w, 1, 2, 1))).toBe(testJmp(cond, w, a, b));
+      expect(taken(a, b, I.jR(cond, w, 1, 1, 1))).toBe(testJmp(cond, w, a, a));
+      expect(taken(a, b, I.jI(cond, w, 1, imm, 1))).toBe(testJmp(cond, w, a, immOperand(imm)));
+    }), RUNS);
+  });
+  it('movsx, neg, le, be, bswap', () => {
+    const orders: ByteOrderOp[] = ['le', 'be', 'bswap'];
+    fc.assert(fc.property(edgy, (a) => {
+      for (const w of [32, 64] as const) {
+        for (const bits of w === 64 ? [8, 16, 32] : [8, 16]) {
+          expect(withOperands(0n, a, I.movsx(w, bits, 1, 2))).toBe(movsx(a, bits, w));
+        }
+        expect(withOperands(a, 0n, I.neg(w, 1))).toBe(neg(a, w));
+      }
+      for (const op of orders) {
+        for (const bits of [16, 32, 64] as const) {
+          expect(withOperands(a, 0n, I.end(op, bits, 1))).toBe(BYTE_ORDER[op](a, bits));
+        }
+      }
+    }), { numRuns: 500 });
+  });
+  it('loads and stores of every width at every offset of a stack word', () => {
+    const le64 = (v: bigint) => Array.from({ length: 8 }, (_, k) => Number((v >> BigInt(8 * k)) & 0xffn));
+    fc.assert(fc.property(edgy, edgy, fc.integer({ min: 0, max: 7 }), imm32, (a, v, at, imm) => {
+      for (const mw of [8, 16, 32, 64] as const) {
+        const size = mw / 8;
+        if (at + size > 8) continue;
+        // Memory holds a; a load of mw bits at -16 + at reads its bytes little-endian.
+        const bytes = le64(a).slice(at, at + size);
+        const loaded = bytes.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
+        const load = (ld: Raw) => run([I.lddw(1, a), I.stx(64, 10, 1, -16), ld, I.exit()]);
+        expect(load(I.ldx(mw, 0, 10, -16 + at))).toBe(loaded);
+        if (mw !== 64) expect(load(I.ldsx(mw, 0, 10, -16 + at))).toBe(signExtend(loaded, mw));
+        // A store of mw bits replaces just those bytes; st stores imm sign-extended first.
+        const mask = ((1n << BigInt(mw)) - 1n) << BigInt(8 * at);
+        const stored = (x: bigint) => (a & ~mask) | ((x << BigInt(8 * at)) & mask);
+        const store = (st: Raw) => run([I.lddw(1, a), I.stx(64, 10, 1, -16), I.lddw(2, v), st, I.ldx(64, 0, 10, -16), I.exit()]);
+        expect(store(I.stx(mw, 10, 2, -16 + at))).toBe(stored(v));
+        expect(store(I.st(mw, 10, -16 + at, imm))).toBe(stored(immOperand(imm)));
+      }
+    }), { numRuns: 300 });
+  });
+});
+
+describe('addresses at the edges of the 32-bit space', () => {
+  it('regions above 2^31 (a negative low half) load and store', () => {
+    // Fill slots 1..0x85 with one-byte regions, so the next region sits above 2^31.
+    const w = world();
+    for (let k = 0; w.mem.regions().length < 0x85; k++) w.mem.map(new Uint8Array(1), { name: `filler ${k}` });
+    const high = w.mem.map(new Uint8Array(16), { name: 'high' });
+    expect(high.base).toBeGreaterThan(0x8000_0000);
+    const at = BigInt(high.base);
+    expect(run([I.lddw(1, at), I.lddw(2, 0x1122_3344_5566_7788n), I.stx(64, 1, 2, 8), I.ldx(64, 0, 1, 8), I.exit()], {}, w))
+      .toBe(0x1122_3344_5566_7788n);
+    expect(run([I.lddw(1, at + 16n), I.ldx(8, 0, 1, -1), I.exit()], {}, w)).toBe(0x11n);
+    const e = fails([I.lddw(1, at), I.ldx(32, 0, 1, 13), I.exit()], {}, w) as MemoryAccessError;
+    expect([e.pc, e.address, e.size, e.kind]).toEqual([2, at + 13n, 4, 'load']);
+  });
+  it('an address past 2^32 faults with the full u64 address', () => {
+    const check = (raws: Raw[], pc: number, address: bigint, size: number) => {
+      const e = fails(raws) as MemoryAccessError;
+      expect(e).toBeInstanceOf(MemoryAccessError);
+      expect([e.pc, e.address, e.size, e.kind]).toEqual([pc, address, size, 'load']);
+      expect(e.message).toContain('outside the 32-bit address space');
+    };
+    // A low half near 2^32 plus a positive offset, and a high half that is not 0.
+    check([I.lddw(1, 0xffff_fffcn), I.ldx(64, 0, 1, 8), I.exit()], 2, 0x1_0000_0004n, 8);
+    check([I.lddw(1, 0xffff_ffffn), I.ldx(8, 0, 1, 1), I.exit()], 2, 0x1_0000_0000n, 1);
+    check([I.lddw(1, 1n << 32n), I.ldx(32, 0, 1, 0), I.exit()], 2, 1n << 32n, 4);
+  });
+  it('every load and store faults when the base\'s high half is not 0, even if its low half is mapped', () => {
+    const w = world();
+    const base = (1n << 32n) + BigInt(w.data.base);
+    for (const mw of [8, 16, 32, 64] as const) {
+      const accesses: [Raw, 'load' | 'store'][] = [
+        [I.ldx(mw, 0, 1, 4), 'load'], [I.st(mw, 1, 4, 7), 'store'], [I.stx(mw, 1, 2, 4), 'store'],
+        ...(mw === 64 ? [] : [[I.ldsx(mw, 0, 1, 4), 'load'] as [Raw, 'load']]),
+      ];
+      for (const [access, kind] of accesses) {
+        const e = fails([I.lddw(1, base), access, I.exit()], {}, w) as MemoryAccessError;
+        expect(e).toBeInstanceOf(MemoryAccessError);
+        expect([e.pc, e.address, e.size, e.kind]).toEqual([2, base + 4n, mw / 8, kind]);
+      }
+    }
+  });
+  it('every load and store faults when base + off goes below 0 (a huge u64 address)', () => {
+    for (const mw of [8, 16, 32, 64] as const) {
+      const accesses: [Raw, 'load' | 'store'][] = [
+        [I.ldx(mw, 0, 1, -8), 'load'], [I.st(mw, 1, -8, 7), 'store'], [I.stx(mw, 1, 2, -8), 'store'],
+        ...(mw === 64 ? [] : [[I.ldsx(mw, 0, 1, -8), 'load'] as [Raw, 'load']]),
+      ];
+      for (const [access, kind] of accesses) {
+        const e = fails([I.mov(1, 0), access, I.exit()]) as MemoryAccessError;
+        expect(e).toBeInstanceOf(MemoryAccessError);
+        expect([e.pc, e.address, e.size, e.kind]).toEqual([1, M64 - 7n, mw / 8, kind]);
+      }
+    }
+  });
+  it('every store to a read-only region faults and changes nothing; every load from it works', () => {
+    const w = world();
+    const ro = BigInt(w.rodata.base);
+    for (const mw of [8, 16, 32, 64] as const) {
+      for (const store of [I.st(mw, 1, 0, 7), I.stx(mw, 1, 2, 0)]) {
+        const e = fails([I.lddw(1, ro), store, I.exit()], {}, w) as MemoryAccessError;
+        expect([e.pc, e.address, e.size, e.kind]).toEqual([2, ro, mw / 8, 'store']);
+        expect(e.message).toContain('rodata is read-only');
+      }
+      expect(run([I.lddw(1, ro), I.ldx(mw, 0, 1, 0), I.exit()], {}, w)).toBe(0x0807_0605_0403_0201n & ((1n << BigInt(mw)) - 1n));
+    }
+    expect([...w.rodata.bytes]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+  it('an access that ends exactly at a region\'s end is fine, one byte more faults', () => {
+    const w = world();
+    expect(run([I.ldx(64, 0, 1, 56), I.exit()], {}, w)).toBe(0n);
+    expect((fails([I.ldx(64, 0, 1, 57), I.exit()], {}, w) as MemoryAccessError).message).toContain('past the end of data');
+    const e = fails([I.st(16, 1, 63, 1), I.exit()], {}, w) as MemoryAccessError;
+    expect([e.address, e.size, e.kind]).toEqual([BigInt(w.data.base + 63), 2, 'store']);
+    expect(e.message).toContain('past the end of data');
+  });
+});
+
+describe('prepare', () => {
+  const prog = program([I.mov(6, 0), I.aluR('add', 64, 6, 1), I.aluI('add', 64, 6, 5), I.movR(0, 6), I.exit()]);
+  it('a prepared program runs again and again, each run from fresh registers', () => {
+    const prepared = prepare(prog);
+    expect(prepared).toBeInstanceOf(PreparedProgram);
+    expect(prepared.program).toBe(prog);
+    const w = world();
+    for (const r1 of [1n, 10n, 100n]) expect(interpret(prepared, { ...w.env, r1 })).toBe(r1 + 5n);
+  });
+  it('a helper may run the same prepared program again: runs share no registers', () => {
+    // r6 = r1; call helper 1; r0 += r6. The helper runs the program once more with r1 = 100.
+    const nested = program([I.movR(6, 1), I.call(1), I.aluR('add', 64, 0, 6), I.exit()]);
+    const prepared = prepare(nested);
+    let depth = 0;
+    const w = world({
+      helpers: helpers({
+        1: () => (depth++ === 0 ? interpret(prepared, { ...w.env, r1: 100n }) : 5n),
+      }),
+    });
+    // Inner run: 5 + 100. Outer run: 105 + its own r1.
+    expect(interpret(prepared, w.env)).toBe(105n + w.env.r1);
   });
 });
