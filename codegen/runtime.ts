@@ -15,6 +15,7 @@
 
 import { EbpfError, BudgetExceededError, ExecutionError, HelperError, MemoryAccessError } from '../lib/errors.js';
 import { normalizeHelperResult } from '../lib/interpreter.js';
+import { describeThrown } from '../lib/interp-slow.js';
 import { codeTarget } from '../lib/code-address.js';
 import { SLOT_SHIFT, type Memory, type Region } from '../lib/memory.js';
 import type { Program } from '../lib/program.js';
@@ -78,19 +79,6 @@ const TWO32 = 4294967296;
 function toU64(lo: number, hi: number): bigint {
   // Most helper arguments are small: skip the shift when the high half is 0.
   return hi === 0 ? BigInt(lo >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-}
-
-/**
- * The message of a non-EbpfError a helper threw, worded as the interpreter
- * words it (lib/interpreter.ts keeps its copy private).
- */
-function describeThrown(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  try {
-    return String(e);
-  } catch {
-    return 'threw a value that cannot be printed';
-  }
 }
 
 export function createRuntime(

@@ -136,7 +136,8 @@ export function normalizeHelperResult(result: unknown, pc: number, id: number): 
   throw new HelperError(`returned a ${result === null ? 'null' : typeof result}, not a number or bigint`, pc, id);
 }
 
-function describeThrown(e: unknown): string {
+/** The message of a non-EbpfError a helper threw (shared with the JIT's runtime). */
+export function describeThrown(e: unknown): string {
   if (e instanceof Error) return e.message;
   try {
     return String(e);
