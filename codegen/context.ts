@@ -52,7 +52,7 @@ export const RT = {
   callHelper: 'CALL',
   /** CALLX(pc, lo, hi): what a callx register value names: a function entry pc (>= 0) or -1 for a helper (id = lo), else throws. */
   callxTarget: 'CALLX',
-  /** BUDGETFAIL(pc): throws BudgetExceededError. */
+  /** BUDGETFAIL(pc, budget): throws BudgetExceededError. */
   budgetFail: 'BUDGETFAIL',
   /** DEPTHFAIL(pc): throws ExecutionError CALL_DEPTH_EXCEEDED. */
   depthFail: 'DEPTHFAIL',
@@ -61,7 +61,7 @@ export const RT = {
   mod64: 'MOD64',
   sdiv64: 'SDIV64',
   smod64: 'SMOD64',
-  /** PKT(pc, offset, size): big-endian packet load (ldabs/ldind); returns the value, or -1 when out of bounds. */
+  /** PKT(pc, lo, hi, imm, size): big-endian packet load at u64(hi:lo) + imm (ldabs/ldind); the value, or -1 when out of bounds. */
   packetLoad: 'PKT',
 } as const;
 

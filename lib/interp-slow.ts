@@ -9,15 +9,13 @@
 
 import { EbpfError, ExecutionError, HelperError, MemoryAccessError } from './errors.js';
 import { regIndex } from './interp-decode.js';
-import type { Instruction } from './isa.js';
+import { lddwValue, type Instruction } from './isa.js';
 import type { Memory } from './memory.js';
 import { BYTE_ORDER, atomicOp, cmpxchgMatches, u64 } from './ops.js';
 import { FRAME_SIZE, type HelperContext, type RunEnv } from './runtime.js';
 
-/** A register pair as a u64 BigInt. */
-export function toU64(low: number, high: number): bigint {
-  return (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0);
-}
+/** A register pair as a u64 BigInt (the same assembly of halves as an lddw's value). */
+export const toU64 = lddwValue;
 
 /** The low and high int32 halves of a u64 BigInt. */
 export function halves(v: bigint): [low: number, high: number] {

@@ -10,7 +10,7 @@ import { assembleSlots } from './asm.js';
 import { disassemble } from './disasm.js';
 import { UsageError } from './errors.js';
 import { interpret, prepare, type PreparedProgram } from './interpreter.js';
-import type { Slot } from './isa.js';
+import { lddwValue, type Slot } from './isa.js';
 import { Memory, type Region } from './memory.js';
 import type { Program } from './program.js';
 import { DEFAULT_MAX_CALL_DEPTH, FRAME_SIZE, type HelperFn, type RunEnv } from './runtime.js';
@@ -129,6 +129,11 @@ export class Vm {
     return { memory: this.memory, helpers: this.helpers, maxCallDepth: this.options.maxCallDepth, stack: this.stack };
   }
 
+  /** @internal What compiled code depends on besides the program: the cache key of LoadedProgram. */
+  compileKey(budgeted: boolean): string {
+    return `${budgeted}:${this.unwindHelper ?? ''}`;
+  }
+
   /** @internal Compile-time options for a run with or without a budget. */
   compileOptions(budgeted: boolean) {
     return { budget: budgeted, unwindHelper: this.unwindHelper, helperIds: new Set(this.helpers.keys()) };
@@ -168,7 +173,7 @@ function runCompiled(compiled: CompiledProgram, env: RunEnv): bigint {
   runtime.setPacket(env.packet.address, env.packet.length);
   // r1 and r2 are below 2^32 (an address and a length): their high halves are 0.
   const r0 = entry(Number(env.r1) | 0, 0, Number(env.r2) | 0, 0, env.stackTop, env.budget ?? Infinity);
-  return (BigInt(runtime.RET[1]! >>> 0) << 32n) | BigInt(r0 >>> 0);
+  return lddwValue(r0, runtime.RET[1]!);
 }
 
 /** The slots a validated program was made of (lddw back to two slots). */
@@ -193,11 +198,11 @@ export class LoadedProgram {
 
   /** @internal The JIT's code for this program under the Vm's current options, compiled once. */
   compiled(budgeted: boolean): CompiledProgram {
-    const options = this.vm.compileOptions(budgeted);
-    const key = `${budgeted}:${options.unwindHelper ?? ''}`;
+    // Called on every JIT run: look up before building any options.
+    const key = this.vm.compileKey(budgeted);
     let c = this.cache.get(key);
     if (c === undefined) {
-      c = compileProgram(this.program, options, this.vm.jitTarget());
+      c = compileProgram(this.program, this.vm.compileOptions(budgeted), this.vm.jitTarget());
       this.cache.set(key, c);
     }
     return c;
