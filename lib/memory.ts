@@ -16,10 +16,12 @@ export const SLOT_SHIFT = 24;
 export const SLOT_BYTES = 1 << SLOT_SHIFT;
 const SLOT_COUNT = 256;
 /**
- * Slot 0xff is never mapped either: code addresses (lddw src=4, used by
- * callx) live there, so they can never name real bytes (see code-address.ts).
+ * Slots 0xfe and 0xff are never mapped either: map pointers (what lddw
+ * map_fd loads, see maps/types.ts) live in 0xfe and code addresses (lddw
+ * src=4, used by callx) in 0xff, so neither can name real bytes and
+ * dereferencing one faults (see code-address.ts).
  */
-const MAPPABLE_END = 0xff;
+const MAPPABLE_END = 0xfe;
 
 export interface RegionOptions {
   /** Shown in error messages and listings. */
