@@ -16,6 +16,11 @@
 // returning r0's low half, with its high half in RET[1]. In the callee, r0 and
 // r6..r9 start at 0. After a call (local or helper) the caller's r1..r9 keep
 // their values; r0 is the result. The interpreter follows the same rule.
+//
+// Tail calls: a successful `call 12` returns 0 with RET[2] = 1, the
+// sentinel, out of its function; the call site that called that function
+// runs the chain (CHAIN) in its place, and the module's entry hands it to the
+// runner's dispatch loop. See lower-call.ts and entry.ts.
 
 import type { Program } from '../lib/program.js';
 import type { RegisterHints } from './analysis.js';
@@ -37,7 +42,13 @@ export const RT = {
   stack: 'S',
   /** Base address of the stack region. */
   stackBase: 'SB',
-  /** Int32Array(2) scratch: RET[1] carries a returned high half; RET[0] a helper's low half. */
+  /**
+   * Int32Array(3) scratch: RET[1] carries a returned high half; RET[0] a
+   * helper's low half; RET[2] says how the last call ended besides
+   * returning: 1 a tail call is pending (the callee returned the sentinel
+   * 0), 2 the run was unwound (set by the module's exports, read by the
+   * runner and by CHAIN's callers).
+   */
   ret: 'RET',
   /**
    * FAULT(pc, lo, hi, off, size, isStore): throws MemoryAccessError for the
@@ -63,6 +74,23 @@ export const RT = {
   smod64: 'SMOD64',
   /** PKT(pc, lo, hi, imm, size): big-endian packet load at u64(hi:lo) + imm (ldabs/ldind); the value, or -1 when out of bounds. */
   packetLoad: 'PKT',
+  /**
+   * TAIL(pc, r1, r1h, r2, r2h, r3, frame, r10): bpf_tail_call. 0 when it
+   * succeeded (RET[2] = 1: the function must return at once, the sentinel),
+   * else the negative errno for r0 (its high half is -1).
+   */
+  tailCall: 'TAIL',
+  /**
+   * CHAIN(count): runs the pending tail-call chain where a callee returned
+   * the sentinel, with the instruction count so far; returns its r0 (high
+   * half in RET[1], the count in CNT[0]); RET[2] is 2 if the chain ended
+   * the run, else 0.
+   */
+  chain: 'CHAIN',
+  /** Float64Array(1): the instruction count handed back by the exports and CHAIN. */
+  count: 'CNT',
+  /** r10 of the run's main frame (the stack's end): frame n's r10 is TOP - (n - 1) * 512. */
+  stackTop: 'TOP',
 } as const;
 
 /** Mutable closure state of a module instance (`let` at module top). */
@@ -71,7 +99,7 @@ export const STATE = {
   count: 'COUNT',
   /** This run's budget. */
   budget: 'BUDGET',
-  /** Current number of frames (main = 1). */
+  /** Number of the running frame (main = 1; a tail call's target keeps its caller's). */
   depth: 'DEPTH',
   /** Maximum frames. */
   maxDepth: 'MAXDEPTH',
@@ -107,6 +135,12 @@ export interface CompileOptions {
   readonly unwindHelper: number | undefined;
   /** Helper ids registered when compiling (a call to another id cannot be compiled). */
   readonly helperIds: ReadonlySet<number>;
+  /**
+   * Entry pcs of the functions that may return the tail-call sentinel
+   * (lib/tail-call.ts): those containing `call 12` or a callx. Calls to them
+   * check for it. compile.ts fills it in; absent, lowering works it out.
+   */
+  readonly tailCallers?: ReadonlySet<number>;
   /**
    * Estimated bytecode above which a BPF function is split into several JS
    * functions (split.ts); default SPLIT_LIMIT. Tests set 1 to split every

@@ -4,21 +4,22 @@
 // statement is an ESTree node printed by astring (print.ts) as soon as it is
 // built: only one function's tree is alive at a time, so a
 // million-instruction program never holds a million instructions' worth of
-// nodes. `instantiate` turns the printed source into a callable with
-// `new Function("rt", source)`, the runtime object being the only thing the
-// code can reach.
+// nodes. The module ends with the functions the runner calls (entry.ts),
+// which also instantiates it.
 
 import type * as ES from 'estree';
 import { formatInstruction } from '../lib/disasm.js';
 import type { Instruction } from '../lib/isa.js';
 import type { Program } from '../lib/program.js';
 import {
-  assign, bin, call, constDecl, expr, fn, id, letDecl, member, num, ret, str, withComments, type Expr, type Stmt,
+  assign, bin, constDecl, expr, fn, id, letDecl, member, num, str, withComments, type Expr, type Stmt,
 } from './ast.js';
 import { analyzeFunction } from './analysis.js';
 import { buildFunctionCfgs, type BasicBlock, type FunctionCfg } from './cfg.js';
 import { RT, STACK_OFFSET, STATE, TEMPS, functionName, hi, lo, type CompileOptions, type LowerContext } from './context.js';
 import { lowerInsn } from './lower.js';
+import { memoryLocals, cacheResets } from './lower-mem.js';
+import { moduleExports } from './entry.js';
 import { budgetCheck, lowerExit } from './lower-call.js';
 import { lowerCondition } from './lower-jmp.js';
 import { printInto, type Sink } from './print.js';
@@ -32,12 +33,15 @@ import { structureFunction, type StructureHooks } from './structure.js';
 const PARAMS = [1, 2, 3, 4, 5].flatMap((r) => [lo(r), hi(r)]).concat('r10');
 /** Registers a function starts with at 0: r0 and the callee-saved r6..r9. */
 const ZEROED = [0, 6, 7, 8, 9].flatMap((r) => [lo(r), hi(r)]);
-/** Parameters of the entry function the runner calls. */
-export const ENTRY_PARAMS = ['r1', 'r1h', 'r2', 'r2h', 'r10', 'budget'] as const;
 
 export interface EmitOptions extends CompileOptions {
   /** Readable output: indented, with a comment per basic block (pc range and disassembly). */
   readonly comments: boolean;
+}
+
+function isCall(insn: { spec: { kind: string } }): boolean {
+  const k = insn.spec.kind;
+  return k === 'call' || k === 'call_local' || k === 'callx';
 }
 
 function isTerminator(insn: { spec: { kind: string } }): boolean {
@@ -60,6 +64,9 @@ function blockComment(block: BasicBlock): string[] {
  * and threw the optimized code away, function after function.)
  */
 class BlockHooks implements StructureHooks {
+  /** What follows every call of the function (or piece) being built: its slot caches emptied. */
+  resets: readonly Stmt[] = [];
+
   constructor(readonly ctx: LowerContext, readonly options: EmitOptions) {}
 
   body(block: BasicBlock): Stmt[] {
@@ -71,6 +78,8 @@ class BlockHooks implements StructureHooks {
     for (const insn of block.insns) {
       if (isTerminator(insn)) continue;
       for (const s of lowerInsn(ctx, insn)) out.push(s);
+      // The callee may have mapped or unmapped regions: the slot caches are stale.
+      if (isCall(insn)) for (const s of this.resets) out.push(s);
     }
     if (options.comments) {
       if (out.length === 0) out.push({ type: 'EmptyStatement' });
@@ -121,9 +130,17 @@ class PieceHooks implements StructureHooks<PieceBlock> {
   }
 }
 
-/** Locals every function (or piece of one) declares besides its registers: temporaries and the frame offset. */
-function scratchLocals(): Stmt[] {
-  return [letDecl([...TEMPS], num(0)), constDecl(STACK_OFFSET, bin('-', id('r10'), id(RT.stackBase)))];
+/**
+ * Locals every function (or piece of one) declares besides its registers:
+ * temporaries, the frame offset, and the locals of its memory accesses
+ * (lower-mem.ts). Also sets what `hooks` puts after its calls.
+ */
+function scratchLocals(hooks: BlockHooks, blocks: readonly BasicBlock[]): Stmt[] {
+  const insns = blocks.flatMap((b) => b.insns);
+  hooks.resets = cacheResets(insns);
+  return [
+    letDecl([...TEMPS], num(0)), constDecl(STACK_OFFSET, bin('-', id('r10'), id(RT.stackBase))), ...memoryLocals(insns),
+  ];
 }
 
 /** Prints top-level statements as they are made, each as soon as it is complete. */
@@ -145,7 +162,7 @@ function emitFunction(hooks: BlockHooks, cfg: FunctionCfg, limit: number, printe
   const name = functionName(cfg.entry);
   const plan = planSplit(cfg, ctx.program.functions.length, limit);
   if (plan === undefined) {
-    printer.print([fn(name, PARAMS, [letDecl(ZEROED, num(0)), ...scratchLocals(), ...structureFunction(cfg, hooks)])]);
+    printer.print([fn(name, PARAMS, [letDecl(ZEROED, num(0)), ...scratchLocals(hooks, cfg.blocks), ...structureFunction(cfg, hooks)])]);
     return false;
   }
   for (let n = 0; n < plan.pieces.length; n++) {
@@ -154,7 +171,8 @@ function emitFunction(hooks: BlockHooks, cfg: FunctionCfg, limit: number, printe
     // One list of stores, shared by every return of the piece (never given comments).
     const pieceHooks = new PieceHooks(hooks, pieceStores(graph.stores));
     const decl = fn(pieceName(cfg.entry, n), PIECE_PARAMS, [
-      ...pieceLoads(graph.loads), ...scratchLocals(), ...structureFunction(graph, pieceHooks),
+      ...pieceLoads(graph.loads), ...scratchLocals(hooks, piece.blocks.map((b) => cfg.blocks[b]!)),
+      ...structureFunction(graph, pieceHooks),
     ]);
     if (options.comments) {
       const first = cfg.blocks[piece.blocks[0]!]!.start;
@@ -197,35 +215,7 @@ export function emitModule(
   const tail: Stmt[] = [];
   // Functions run only after the module body has, so this binding may come last.
   if (split) tail.push(constDecl(REGS, member('rt', REGS)));
-  // The entry resets the per-run state and calls the main function with
-  // r1, r2 and the top of the stack; r3..r5 start at 0.
-  const mainArgs: Expr[] = [...['r1', 'r1h', 'r2', 'r2h'].map(id), ...Array.from({ length: 6 }, () => num(0)), id('r10')];
-  tail.push(ret({
-    type: 'FunctionExpression',
-    id: id('entry'),
-    params: ENTRY_PARAMS.map(id),
-    body: {
-      type: 'BlockStatement',
-      body: [
-        assign(STATE.count, num(0)),
-        assign(STATE.budget, id('budget')),
-        assign(STATE.depth, num(1)),
-        assign(STATE.unwound, { type: 'Literal', value: false }),
-        ret(call(functionName(0), mainArgs)),
-      ],
-    },
-    generator: false,
-    async: false,
-  }));
+  // The ways in (the entry the runner calls, the callback helpers use) are entry.ts's.
+  tail.push(...moduleExports(program, options));
   printer.print(tail);
-}
-
-/** (r1, r1h, r2, r2h, r10, budget) => r0 low half; the high half is left in RET[1]. */
-export type EntryFn = (r1: number, r1h: number, r2: number, r2h: number, r10: number, budget: number) => number;
-
-/** Compiles printed source against a runtime object. */
-export function instantiate(source: string, runtime: object): EntryFn {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function('rt', source) as (rt: object) => EntryFn;
-  return factory(runtime);
 }

@@ -149,6 +149,9 @@ function imul(x: Val, y: Val): Val {
   if (x === 1) return y;
   if (y === -1) return neg32(x);
   if (x === -1) return neg32(y);
+  // By a power of two, a shift: the same low 32 bits, and a shift is cheaper than a multiply.
+  const k = isConst(y) ? log2(y >>> 0) : isConst(x) ? log2(x >>> 0) : undefined;
+  if (k !== undefined) return shl32(isConst(y) ? x : y, k);
   return call(member('Math', 'imul'), [ex(x), ex(y)]);
 }
 
@@ -315,14 +318,20 @@ function mulhiU32(x: Half, y: Half, low: Val): Val {
 function mulhiReadsLow(x: Half, y: Half): boolean {
   if (isConst(x) && isConst(y)) return false;
   const k = isConst(x) ? x >>> 0 : isConst(y) ? y >>> 0 : undefined;
-  return k === undefined || k > 2 ** 21;
+  return k === undefined || (k > 2 ** 21 && log2(k) === undefined);
 }
 
-/** mulhiU32 when the product is exact in a double: both factors constant, or one at most 2^21. */
+/**
+ * mulhiU32 when the product is exact in a double: both factors constant, or
+ * one at most 2^21, or a power of two (then the high half is a shift).
+ */
 function mulhiExact(x: Half, y: Half): Val {
   if (isConst(x) && isConst(y)) return Number((BigInt(x >>> 0) * BigInt(y >>> 0)) >> 32n) | 0;
   const [v, k] = isConst(x) ? [y, x >>> 0] : [x, (y as number) >>> 0];
-  return k <= 1 ? 0 : wrap(bin('/', bin('*', u(v), num(k)), num(2 ** 32)));
+  if (k <= 1) return 0;
+  const shift = log2(k);
+  if (shift !== undefined) return bin('>>>', ex(v), num(32 - shift));
+  return wrap(bin('/', bin('*', u(v), num(k)), num(2 ** 32)));
 }
 
 type DivKind = 'div' | 'mod' | 'sdiv' | 'smod';

@@ -15,17 +15,29 @@
 // Argument halves (and r0 at an exit) that the register analysis knows are
 // passed as constants: the locals hold the same values, nothing is read.
 //
-// What it does not do: tail calls (helper 12 is an ordinary helper here), or
-// resolve helpers at compile time (the runtime looks them up per call, as the
-// interpreter does, so a helper missing at run time fails the same way).
+// Tail calls (call 12, or callx naming 12): TAIL decides (lib/tail-call.ts);
+// a failure leaves its negative errno in r0, a success returns 0 at once with
+// RET[2] = 1, the sentinel. A local call (or callx) to a function that may
+// make tail calls (tail-calls.ts) looks for it on return and then runs the
+// chain there with CHAIN: the chain's r0 is the callee's result, so the JS
+// stack does not grow along a chain and a tail call made in a subprogram
+// returns to that subprogram's caller. Other call sites check nothing. The
+// entry and callback functions (entry.ts) do the same for the main function
+// and for callbacks.
+//
+// What it does not do: resolve helpers at compile time (the runtime looks
+// them up per call, as the interpreter does, so a helper missing at run time
+// fails the same way).
 
 import { FRAME_SIZE } from '../lib/runtime.js';
 import { branchTarget, type Instruction } from '../lib/isa.js';
+import { TAIL_CALL_HELPER } from '../lib/tail-call.js';
 import {
   assign, bin, bool, brk, call, expr, id, ifStmt, index, logical, num, ret, switchStmt, type Expr, type Stmt,
 } from './ast.js';
 import { RT, STATE, functionName, hi, lo, type LowerContext } from './context.js';
 import { ex, regOperandAt } from './lower-alu.js';
+import { tailCallers } from './tail-calls.js';
 
 /** `if (COUNT > BUDGET) BUDGETFAIL(pc, BUDGET);` — the budget rule's check (lib/runtime.ts BUDGET_RULE). */
 export function budgetCheck(pc: number): Stmt {
@@ -78,12 +90,53 @@ function invoke(ctx: LowerContext, pc: number, target: number): Stmt {
   return assign(lo(0), call(functionName(target), [...argRegs(ctx, pc), bin('-', id('r10'), num(FRAME_SIZE))]));
 }
 
-/** After a local call: the frame is gone, r0h comes back in RET[1], and an unwound run keeps unwinding. */
-function afterLocalCall(): Stmt[] {
-  return [
-    assign(STATE.depth, num(1), '-='),
+/**
+ * After a local call: the frame is gone, r0h comes back in RET[1], and an
+ * unwound run keeps unwinding. When the callee may have made a tail call,
+ * its chain runs here first, still in the callee's frame (DEPTH counts it).
+ */
+function afterLocalCall(ctx: LowerContext, mayTailCall: boolean): Stmt[] {
+  const r0h = assign(hi(0), index(RT.ret, num(1)));
+  const unwound = ifStmt(id(STATE.unwound), [ret(num(0))]);
+  if (!mayTailCall) return [assign(STATE.depth, num(1), '-='), r0h, unwound];
+  return [r0h, unwound, chainIfPending(ctx), assign(STATE.depth, num(1), '-=')];
+}
+
+/**
+ * `if (RET[2] !== 0) { r0 = CHAIN(COUNT); if (RET[2] !== 0) <end the run>; r0h = RET[1]; COUNT = CNT[0]; }`:
+ * the callee returned the tail-call sentinel, so its chain runs now, the
+ * count going on from ours, and its r0 is the callee's result.
+ */
+export function chainIfPending(ctx: LowerContext): Stmt {
+  const body = [
+    assign(lo(0), call(RT.chain, [id(STATE.count)])),
+    ifStmt(bin('!==', index(RT.ret, num(2)), num(0)), endRun()),
     assign(hi(0), index(RT.ret, num(1))),
-    ifStmt(id(STATE.unwound), [ret(num(0))]),
+  ];
+  if (ctx.options.budget) body.push(assign(STATE.count, index(RT.count, num(0))));
+  return ifStmt(bin('!==', index(RT.ret, num(2)), num(0)), body);
+}
+
+/** Whether the function at `entry` may return the tail-call sentinel. */
+function mayTailCall(ctx: LowerContext, entry: number): boolean {
+  return (ctx.options.tailCallers ?? tailCallers(ctx.program)).has(entry);
+}
+
+/** Whether any function may (a callx can reach them all). */
+function anyTailCaller(ctx: LowerContext): boolean {
+  return (ctx.options.tailCallers ?? tailCallers(ctx.program)).size > 0;
+}
+
+/**
+ * bpf_tail_call: `r0 = TAIL(pc, r1, r1h, r2, r2h, r3, DEPTH, r10); if (r0 === 0) return 0; r0h = -1;`.
+ * A failure is a small negative errno, so its high half is all ones.
+ */
+function tailCall(ctx: LowerContext, pc: number): Stmt[] {
+  const [r1, r1h, r2, r2h, r3] = argRegs(ctx, pc);
+  return [
+    assign(lo(0), call(RT.tailCall, [num(pc), r1!, r1h!, r2!, r2h!, r3!, id(STATE.depth), id('r10')])),
+    ifStmt(bin('===', id(lo(0)), num(0)), [ret(num(0))]),
+    assign(hi(0), num(-1)),
   ];
 }
 
@@ -93,13 +146,20 @@ export function lowerCall(ctx: LowerContext, insn: Instruction): Stmt[] {
   const out: Stmt[] = ctx.options.budget ? [budgetCheck(pc)] : [];
   switch (insn.spec.kind) {
     case 'call': {
+      if (insn.imm === TAIL_CALL_HELPER) {
+        out.push(...tailCall(ctx, pc));
+        return out;
+      }
       // Unwind-on-success is decided at compile time: only the marked helper's call checks r0.
       const unwinds = insn.imm === ctx.options.unwindHelper;
       out.push(...helperCall(ctx, pc, num(insn.imm), unwinds ? r0IsZero() : undefined));
       return out;
     }
     case 'call_local':
-      out.push(depthCheck(pc), assign(STATE.depth, num(1), '+='), invoke(ctx, pc, branchTarget(insn)), ...afterLocalCall());
+      out.push(
+        depthCheck(pc), assign(STATE.depth, num(1), '+='), invoke(ctx, pc, branchTarget(insn)),
+        ...afterLocalCall(ctx, mayTailCall(ctx, branchTarget(insn))),
+      );
       return out;
     case 'callx':
       out.push(...callx(ctx, insn));
@@ -113,6 +173,7 @@ export function lowerCall(ctx: LowerContext, insn: Instruction): Stmt[] {
  * callx rD: CALLX resolves the value (throwing for anything that is neither a
  * function's code address nor a helper id); a function is then called through
  * a switch over the program's function entries, statically, like a local call.
+ * Helper id 12 is a tail call.
  */
 function callx(ctx: LowerContext, insn: Instruction): Stmt[] {
   const { pc, dst } = insn;
@@ -123,13 +184,16 @@ function callx(ctx: LowerContext, insn: Instruction): Stmt[] {
   const unwind = ctx.options.unwindHelper;
   const unwindIf = unwind === undefined ? undefined : logical('&&', r0IsZero(), bin('===', id('u'), num(unwind)));
   const cases = ctx.program.functions.map((entry) => ({ test: num(entry), body: [invoke(ctx, pc, entry), brk()] }));
+  const helper = [
+    ifStmt(bin('===', id('u'), num(TAIL_CALL_HELPER)), tailCall(ctx, pc), helperCall(ctx, pc, id('u'), unwindIf)),
+  ];
   return [
     assign('t', call(RT.callxTarget, [num(pc), regLo, regHi])),
     ifStmt(
       bin('<', id('t'), num(0)),
-      [assign('u', bin('>>>', id(lo(dst)), num(0))), ...helperCall(ctx, pc, id('u'), unwindIf)],
+      [assign('u', bin('>>>', id(lo(dst)), num(0))), ...helper],
       // CALLX only returns entries of program.functions, so one case always matches.
-      [depthCheck(pc), assign(STATE.depth, num(1), '+='), switchStmt(id('t'), cases), ...afterLocalCall()],
+      [depthCheck(pc), assign(STATE.depth, num(1), '+='), switchStmt(id('t'), cases), ...afterLocalCall(ctx, anyTailCaller(ctx))],
     ),
   ];
 }

@@ -10,18 +10,26 @@
 // against it. Where the interpreter exports the logic (helper result
 // normalization) it is reused, not copied.
 //
+// Tail calls and callbacks: TAIL and CHAIN go through the Vm's RunState
+// (lib/run-state.ts), shared by every module the Vm runs, so a chain can pass
+// from one program's module to another's; `callFunction` (a CallbackHost)
+// enters this module again through its callback function (entry.ts).
+//
 // What it does not do: keep any module-level state. Everything per instance
-// (the packet of the current run) lives in the closure of createRuntime.
+// lives in the closure of createRuntime or in the RunState it is given.
 
 import { EbpfError, BudgetExceededError, ExecutionError, HelperError, MemoryAccessError } from '../lib/errors.js';
 import { normalizeHelperResult } from '../lib/interpreter.js';
-import { describeThrown } from '../lib/interp-slow.js';
+import { depthExceeded, describeThrown } from '../lib/interp-slow.js';
 import { codeTarget } from '../lib/code-address.js';
 import { SLOT_SHIFT, type Memory, type Region } from '../lib/memory.js';
 import type { Program } from '../lib/program.js';
+import { ChainStatus, RunEnded, RunState, callbackTarget, runChain, type CallbackHost } from '../lib/run-state.js';
 import { FRAME_SIZE, type HelperContext, type HelperFn } from '../lib/runtime.js';
+import { DEFAULT_MAX_TAIL_CALLS, TAIL_CALL_HELPER, tailCall } from '../lib/tail-call.js';
 import { div64, mod64, sdiv64, smod64 } from './arith64.js';
 import type { RT } from './context.js';
+import type { ModuleExports } from './entry.js';
 
 /** Fails to compile unless T has every RT binding name as a key. */
 type HasEveryBinding<T extends Record<(typeof RT)[keyof typeof RT], unknown>> = T;
@@ -42,7 +50,7 @@ export type JitRuntime = HasEveryBinding<{
   /** The stack region's view and base address (frame accesses proven in bounds at compile time). */
   readonly S: DataView;
   readonly SB: number;
-  /** Int32Array(2): RET[0] low half, RET[1] high half of a returned 64-bit value. */
+  /** Int32Array(3): RET[0] low half, RET[1] high half of a returned 64-bit value, RET[2] how a call ended (context.ts). */
   readonly RET: Int32Array;
   /** Throws the MemoryAccessError of the access at u64(hi:lo + off). */
   readonly FAULT: (pc: number, lo: number, hi: number, off: number, size: number, isStore: boolean) => never;
@@ -67,10 +75,22 @@ export type JitRuntime = HasEveryBinding<{
   readonly MOD64: Arith64;
   readonly SDIV64: Arith64;
   readonly SMOD64: Arith64;
+  /** bpf_tail_call: 0 on success (RET[2] = 1), else the negative errno. */
+  readonly TAIL: (pc: number, r1: number, r1h: number, r2: number, r2h: number, r3: number, frame: number, r10: number) => number;
+  /** Runs the pending chain with the count so far: its r0 (high half in RET[1], count in CNT[0], RET[2] 2 if the run ended). */
+  readonly CHAIN: (count: number) => number;
+  readonly CNT: Float64Array;
+  readonly TOP: number;
   /** Maximum number of frames (main + nested local calls); bound once as MAXDEPTH. */
   readonly MAXDEPTH: number;
-  /** Sets the packet LD_ABS/LD_IND read, for the runs that follow (the runner calls it per run). */
+  /** The run state tail calls and helpers go through (the Vm's, or this runtime's own). */
+  readonly state: RunState;
+  /** Sets the packet LD_ABS/LD_IND read to a fixed one (tests; a Vm sets the run state's packet per run). */
   readonly setPacket: (address: number, length: number) => void;
+  /** Gives the runtime its module's exports, for callbacks (compile.ts, once instantiated). */
+  readonly attach: (exports: ModuleExports) => void;
+  /** A callback into this module (CallbackHost). */
+  readonly callFunction: CallbackHost['callFunction'];
 }>;
 
 const TWO32 = 4294967296;
@@ -81,12 +101,20 @@ function toU64(lo: number, hi: number): bigint {
   return hi === 0 ? BigInt(lo >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
+/** A run state for a runtime used outside a Vm (tests): no maps, no chains. */
+function standaloneState(): RunState {
+  return new RunState(DEFAULT_MAX_TAIL_CALLS, () => {
+    throw new Error('internal: a runtime outside a Vm cannot run a tail-call chain');
+  });
+}
+
 export function createRuntime(
   memory: Memory,
   helpers: ReadonlyMap<number, HelperFn>,
   program: Program,
   maxCallDepth: number,
   stack: Region,
+  state: RunState = standaloneState(),
 ): JitRuntime {
   // Frame accesses skip the run-time check because every frame lies inside
   // this region: it must have room for maxCallDepth frames.
@@ -94,11 +122,10 @@ export function createRuntime(
     throw new Error(`internal: stack of ${stack.size} bytes cannot hold ${maxCallDepth} frames`);
   }
   const { views, bases, ends } = memory.tables;
-  const ret = new Int32Array(2);
+  const ret = new Int32Array(3);
+  const cnt = new Float64Array(1);
   const functions = new Set(program.functions);
-  // The packet of the current run (per instance, set by the runner).
-  let packetAddress = 0;
-  let packetLength = 0;
+  let exports: ModuleExports | undefined;
 
   function FAULT(pc: number, lo: number, hi: number, off: number, size: number, isStore: boolean): never {
     const address = BigInt.asUintN(64, toU64(lo, hi) + BigInt(off));
@@ -118,15 +145,24 @@ export function createRuntime(
     // Looked up per call, as the interpreter does: the helper map is live.
     const fn = helpers.get(id);
     if (fn === undefined) throw new ExecutionError('UNKNOWN_HELPER', `unknown helper ${id}`, pc);
-    const ctx: HelperContext = { memory, pc, id };
+    const ctx: HelperContext = { memory, pc, id, run: state.services };
+    // A callback the helper asks for comes back to this module, one frame
+    // below the caller (entry.ts works out the frame); restored afterwards,
+    // as the interpreter does.
+    const outerHost = state.host, outerPc = state.helperPc;
+    state.host = runtime;
+    state.helperPc = pc;
     let result: unknown;
     try {
       result = fn(toU64(r1, r1h), toU64(r2, r2h), toU64(r3, r3h), toU64(r4, r4h), toU64(r5, r5h), ctx);
     } catch (e) {
-      // Our own errors (a helper's bad memory access, say) keep their class and position.
-      if (e instanceof EbpfError) throw e;
+      // Our own errors (a helper's bad memory access, say) keep their class
+      // and position; a run that ended inside a callback keeps unwinding.
+      if (e instanceof EbpfError || e instanceof RunEnded) throw e;
       throw new HelperError(describeThrown(e), pc, id);
     }
+    state.host = outerHost;
+    state.helperPc = outerPc;
     let lo: number;
     let hi: number;
     if (typeof result === 'number' && Number.isSafeInteger(result)) {
@@ -149,7 +185,8 @@ export function createRuntime(
     if (hi === 0) {
       const target = codeTarget(lo >>> 0);
       if (target !== undefined && functions.has(target)) return target;
-      if (helpers.has(lo >>> 0)) return -1;
+      // Helper 12 is the engine's tail call, registered or not.
+      if (helpers.has(lo >>> 0) || lo === TAIL_CALL_HELPER) return -1;
     }
     const value = toU64(lo, hi);
     throw new ExecutionError('BAD_CALLX_TARGET', `callx target 0x${value.toString(16)} is neither a function nor a helper`, pc);
@@ -160,7 +197,38 @@ export function createRuntime(
   }
 
   function DEPTHFAIL(pc: number): never {
-    throw new ExecutionError('CALL_DEPTH_EXCEEDED', `call depth limit of ${maxCallDepth} frames exceeded`, pc);
+    throw depthExceeded(maxCallDepth, pc);
+  }
+
+  function TAIL(pc: number, r1: number, r1h: number, r2: number, r2h: number, r3: number, frame: number, r10: number): number {
+    const err = tailCall(state, pc, r1, r1h, r2, r2h, r3, r10, frame);
+    if (err === 0) ret[2] = 1;
+    return err;
+  }
+
+  function CHAIN(count: number): number {
+    state.executed = count;
+    const r0 = runChain(state);
+    ret[1] = state.r0h;
+    ret[2] = state.status === ChainStatus.Unwound ? 2 : 0;
+    cnt[0] = state.executed;
+    return r0;
+  }
+
+  function callFunction(address: bigint, args: readonly bigint[], st: RunState): bigint {
+    const pc = st.helperPc;
+    const target = callbackTarget(address, functions, pc);
+    // Emitted whenever the program has subprograms, the only functions called back.
+    const call = exports?.call;
+    if (call === undefined) throw new Error('internal: a callback into a module without one');
+    const a = (n: number): bigint => args[n] ?? 0n;
+    const half = (v: bigint, high: boolean): number => Number(BigInt.asIntN(32, high ? v >> 32n : v));
+    const r0 = call(
+      target, half(a(0), false), half(a(0), true), half(a(1), false), half(a(1), true), half(a(2), false), half(a(2), true),
+      half(a(3), false), half(a(3), true), half(a(4), false), half(a(4), true), pc,
+    );
+    if (ret[2] === 2) throw new RunEnded();
+    return toU64(r0, ret[1]!);
   }
 
   function PKT(pc: number, lo: number, hi: number, imm: number, size: number): number {
@@ -170,8 +238,10 @@ export function createRuntime(
     const h = hi >>> 0;
     if (h > 1) return -1;
     const offset = h * TWO32 + (lo >>> 0) + imm;
-    if (offset < 0 || offset + size > packetLength) return -1;
-    const address = packetAddress + offset;
+    // The context's packet, read at each load: XDP adjustments move it.
+    const { packet } = state;
+    if (offset < 0 || offset + size > packet.length) return -1;
+    const address = packet.address + offset;
     const s = address >>> SLOT_SHIFT;
     if (address >= TWO32 || address + size > ends[s]!) {
       // Not mapped as the runner promised: take the interpreter's own path,
@@ -191,7 +261,7 @@ export function createRuntime(
     }
   }
 
-  return {
+  const runtime: JitRuntime = {
     V: views,
     O: memory.tables.offsets,
     L: memory.tables.limits,
@@ -210,10 +280,19 @@ export function createRuntime(
     MOD64: (alo, ahi, blo, bhi) => mod64(alo, ahi, blo, bhi, ret),
     SDIV64: (alo, ahi, blo, bhi) => sdiv64(alo, ahi, blo, bhi, ret),
     SMOD64: (alo, ahi, blo, bhi) => smod64(alo, ahi, blo, bhi, ret),
+    TAIL,
+    CHAIN,
+    CNT: cnt,
+    TOP: stack.end,
     MAXDEPTH: maxCallDepth,
+    state,
     setPacket(address: number, length: number): void {
-      packetAddress = address;
-      packetLength = length;
+      state.packet = { address, length };
     },
+    attach(e: ModuleExports): void {
+      exports = e;
+    },
+    callFunction,
   };
+  return runtime;
 }

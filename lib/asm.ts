@@ -9,7 +9,7 @@
 //   label:                      labels, also `label: insn` on one line
 //   add %r1, 5 / add32 %r1, %r2 / neg %r1 / movsx864 %r0, %r1 / be16 %r1
 //   ja label / ja +3 / ja32 label / jeq %r1, 5, label / jne32 %r1, %r2, -1
-//   call 5 / call local f / call kfunc 7 / call %r2 (= callx %r2) / exit
+//   call 5 / call map_lookup_elem (a standard helper by name) / call local f / call kfunc 7 / call %r2 (= callx %r2) / exit
 //   lddw %r0, 0x1122334455667788
 //   lddw %r1, map_fd 3 | map_value 3, 16 | btf_var 7 | func label | map_idx 0
 //        | map_idx_value 0, 8   (lddw pseudo sources 1..6; the optional
@@ -22,6 +22,7 @@
 // the conformance suite's own assembler).
 
 import { AssemblerError } from './errors.js';
+import { helperIdByName } from './helpers/index.js';
 import { LDDW_FORMS, OPCODES, encodeSlots, type OpSpec, type Slot } from './isa.js';
 
 // ---------------------------------------------------------------------------
@@ -233,6 +234,14 @@ function looksLikeRegister(text: string): boolean {
   return text.startsWith('%') || /^r[0-9]+$/.test(text);
 }
 
+/** A helper call's operand: an id, or a standard helper's name (`map_lookup_elem`, `bpf_map_lookup_elem`). */
+function parseHelper(t: Tok, line: number): number {
+  if (!/^[A-Za-z_]\w*$/.test(t.text)) return parseImm32(t, line);
+  const id = helperIdByName(t.text);
+  if (id === undefined) fail(`unknown helper name '${t.text}'`, line, t.col);
+  return id;
+}
+
 function parseImm32(t: Tok, line: number): number {
   if (looksLikeRegister(t.text)) fail(`expected an immediate, got register '${t.text}'`, line, t.col);
   const n = parseNum(t.text);
@@ -375,7 +384,7 @@ function encode(c: Candidate, ops: readonly Tok[], line: number, st: State): voi
     switch (role) {
       case 'dst': slot.dst = parseRegister(op, line); break;
       case 'src': slot.src = parseRegister(op, line); break;
-      case 'imm': slot.imm = parseImm32(op, line); break;
+      case 'imm': slot.imm = spec.kind === 'call' ? parseHelper(op, line) : parseImm32(op, line); break;
       case 'imm2': imm2 = parseImm32(op, line); break;
       case 'memDst': { const m = parseMemory(op, line); slot.dst = m.reg; slot.off = m.off; break; }
       case 'memSrc': { const m = parseMemory(op, line); slot.src = m.reg; slot.off = m.off; break; }

@@ -18,10 +18,14 @@ function hex(v: bigint): string {
   return `0x${v.toString(16)}`;
 }
 
-/** A Vm set up as the conformance suite expects: helpers 0-5, 5 unwinding. */
+/**
+ * A Vm set up as the conformance suite expects: its helpers 0-5 (5
+ * unwinding) and none of Linux's standard set, whose ids they share.
+ */
 export function conformanceVm(engine: EngineName, budget?: number): Vm {
   return new Vm({
     engine,
+    standardHelpers: false,
     helpers: conformanceHelpers(),
     unwindHelper: CONFORMANCE_UNWIND_HELPER,
     ...(budget === undefined ? {} : { budget }),

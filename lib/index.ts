@@ -1,9 +1,18 @@
 // Public API of ebpf-js. This module only re-exports.
 
 export { Vm, LoadedProgram, ENGINES, AVAILABLE_ENGINES } from './vm.js';
-export type { VmOptions, RunOptions, EngineName, ProgramSource } from './vm.js';
-export type { HelperFn, HelperContext } from './runtime.js';
+export type { VmOptions, RunOptions, LoadOptions, EngineName, ProgramSource, RunInput } from './vm.js';
+export type { HelperFn, HelperContext, RunServices, ProgramContext, XdpBuffer } from './runtime.js';
 export { FRAME_SIZE } from './runtime.js';
+export {
+  TAIL_CALL_HELPER, DEFAULT_MAX_TAIL_CALLS, TAIL_CALL_BAD_INDEX, TAIL_CALL_LIMIT, TAIL_CALL_EMPTY,
+} from './tail-call.js';
+export * from './maps/index.js';
+export { standardHelpers, helperIdByName, HelperEnv, JIFFIES_HZ, TASK_COMM_LEN } from './helpers/index.js';
+export type { StandardHelper, HelperEnvOptions } from './helpers/index.js';
+export { XdpContext, XDP_MD, XDP_MD_SIZE, XDP_PACKET_HEADROOM } from './xdp.js';
+export type { XdpOptions } from './xdp.js';
+export * as errno from './errno.js';
 export { assemble, assembleSlots } from './asm.js';
 export { disassemble, formatInstruction } from './disasm.js';
 export { validateBytes, validateSlots } from './validate.js';

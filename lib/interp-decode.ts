@@ -16,6 +16,7 @@ import { branchTarget, type AluOp, type Instruction, type JmpCond } from './isa.
 import type { Program } from './program.js';
 import { codeAddress } from './code-address.js';
 import { byteOrderOf } from './ops.js';
+import { TAIL_CALL_HELPER } from './tail-call.js';
 
 /**
  * Interpreter opcodes. A decoded slot is four int32s [op, d, b, c]:
@@ -68,6 +69,8 @@ export enum Op {
   CALL = 128, CALL_LOCAL = 129, CALLX = 130, EXIT = 131,
   /** Slow paths that read the Instruction itself. */
   ATOMIC = 132, PACKET = 133, KFUNC = 134, LDDW_LOADER = 135,
+  /** call 12 (bpf_tail_call), which the engine does itself (lib/tail-call.ts). */
+  TAIL_CALL = 136,
 }
 
 /** Int32s per decoded slot. */
@@ -89,8 +92,15 @@ export class PreparedProgram {
   readonly program: Program;
   /** (slotCount + 1) slots of [op, d, b, c]; the extra slot catches a run falling off the end. */
   readonly code: Int32Array;
-  /** Entry pcs of the BPF functions (callx targets). */
+  /** Entry pcs of the BPF functions (callx and callback targets). */
   readonly functions: ReadonlySet<number>;
+  /**
+   * Workspaces of finished executions, kept for the next one (interpreter.ts
+   * owns their shape): a run, a tail call or a bpf_loop callback then costs
+   * no copy of the code. Executions that overlap (a callback, a chain inside
+   * a subprogram) each take their own.
+   */
+  readonly spares: object[] = [];
   constructor(program: Program, code: Int32Array) {
     this.program = program;
     this.code = code;
@@ -174,7 +184,7 @@ function decode(insn: Instruction, reg: (n: number) => number): readonly [Op, nu
     case 'stx':
       return [STX[spec.width], dst, src, off];
     case 'call':
-      return [Op.CALL, 0, imm, 0];
+      return [imm === TAIL_CALL_HELPER ? Op.TAIL_CALL : Op.CALL, 0, imm, 0];
     case 'call_local':
       return [Op.CALL_LOCAL, 0, 0, branchTarget(insn)];
     case 'callx':

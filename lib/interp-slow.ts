@@ -1,7 +1,7 @@
 // The interpreter's slow paths: everything that leaves the int32 world of
 // the main loop (lib/interpreter.ts) to work with BigInt register values:
-// bpf-to-bpf calls, helper calls, atomics, legacy packet loads, and the
-// exact error of a faulting memory access. Registers are passed as the run's
+// bpf-to-bpf calls, helper calls, tail calls, atomics, legacy packet loads,
+// and the exact error of a faulting memory access. Registers are passed as the run's
 // workspace and the index `base` where r0..r10 start (see interp-decode.ts).
 //
 // What it does not do: run instructions or decide anything about control
@@ -12,7 +12,9 @@ import { regIndex } from './interp-decode.js';
 import { lddwValue, type Instruction } from './isa.js';
 import type { Memory } from './memory.js';
 import { BYTE_ORDER, atomicOp, cmpxchgMatches, u64 } from './ops.js';
+import { ChainStatus, RunEnded, runChain, type CallbackHost, type RunState } from './run-state.js';
 import { FRAME_SIZE, type HelperContext, type RunEnv } from './runtime.js';
+import { tailCall } from './tail-call.js';
 
 /** A register pair as a u64 BigInt (the same assembly of halves as an lddw's value). */
 export const toU64 = lddwValue;
@@ -52,15 +54,29 @@ export function fault(memory: Memory, pc: number, low: number, high: number, off
 /** The registers a callee starts with at 0. */
 const CALLEE_ZEROED = [0, 6, 7, 8, 9] as const;
 
-/** The call stack of one run: per active bpf-to-bpf call, the caller's r1..r10 and the pc to return to. */
+/**
+ * The call stack of one execution: per active bpf-to-bpf call, the caller's
+ * r1..r10 and the pc to return to. Frames are numbered from 1 (the run's main
+ * frame); an execution may start deeper (a tail call made in a subprogram, a
+ * bpf_loop callback), at frame `first`, and the depth limit counts every
+ * frame of the run.
+ */
 export class CallStack {
+  /** Local calls active in this execution. */
   depth = 0;
-  private readonly maxCallDepth: number;
+  /** Frame number of this execution's first frame. */
+  first = 1;
+  readonly maxCallDepth: number;
   /** Per frame: r1..r10 as 20 int32s, then the return pc. */
   private readonly saved: Int32Array;
   constructor(maxCallDepth: number) {
     this.maxCallDepth = maxCallDepth;
     this.saved = new Int32Array(Math.max(0, maxCallDepth - 1) * 21);
+  }
+
+  /** Frame number of the running function. */
+  get frame(): number {
+    return this.first + this.depth;
   }
 
   /**
@@ -72,10 +88,7 @@ export class CallStack {
    * registers in JS locals and both engines agree.)
    */
   call(reg: Int32Array, base: number, pc: number, target: number): number {
-    // The main function is frame 1, so this call makes depth + 2 frames.
-    if (this.depth + 2 > this.maxCallDepth) {
-      throw new ExecutionError('CALL_DEPTH_EXCEEDED', `call depth limit of ${this.maxCallDepth} frames exceeded`, pc);
-    }
+    if (this.first + this.depth + 1 > this.maxCallDepth) throw depthExceeded(this.maxCallDepth, pc);
     // r1..r10 are the 20 int32s from regIndex(base, 1) on (copied one by one: a subarray would allocate).
     const from = regIndex(base, 1);
     const frame = this.depth * 21;
@@ -98,25 +111,43 @@ export class CallStack {
   }
 }
 
+/** The error of a call that would make more than maxCallDepth frames (the JIT's DEPTHFAIL says the same). */
+export function depthExceeded(maxCallDepth: number, pc: number): ExecutionError {
+  return new ExecutionError('CALL_DEPTH_EXCEEDED', `call depth limit of ${maxCallDepth} frames exceeded`, pc);
+}
+
 /**
  * Calls helper `id` with r1..r5; r0 gets the normalized result. r1-r5 are
  * left unchanged (Linux clobbers them, so programs cannot tell; the JIT
  * matches this). Returns true when the run must end now with r0 = 0
- * (unwind-on-success).
+ * (unwind-on-success). While the helper runs, `state` names this program,
+ * the call's pc and frame, for a callback the helper may ask for
+ * (ctx.run.callFunction); they are restored afterwards, so a helper called by
+ * that callback does not change what the outer helper sees.
  */
-export function callHelper(env: RunEnv, reg: Int32Array, base: number, id: number, pc: number): boolean {
+export function callHelper(
+  env: RunEnv, state: RunState, host: CallbackHost, reg: Int32Array, base: number, id: number, pc: number, frame: number,
+): boolean {
   const fn = env.helpers.get(id);
   if (fn === undefined) throw new ExecutionError('UNKNOWN_HELPER', `unknown helper ${id}`, pc);
-  const ctx: HelperContext = { memory: env.memory, pc, id };
+  const ctx: HelperContext = { memory: env.memory, pc, id, run: state.services };
   const arg = (n: number) => getReg(reg, base, n);
+  const outerHost = state.host, outerPc = state.helperPc, outerFrame = state.helperFrame;
+  state.host = host;
+  state.helperPc = pc;
+  state.helperFrame = frame;
   let result: unknown;
   try {
     result = fn(arg(1), arg(2), arg(3), arg(4), arg(5), ctx);
   } catch (e) {
-    // Our own errors (a helper's bad memory access, say) keep their class and position.
-    if (e instanceof EbpfError) throw e;
+    // Our own errors (a helper's bad memory access, say) keep their class and
+    // position; a run that ended inside a callback keeps unwinding.
+    if (e instanceof EbpfError || e instanceof RunEnded) throw e;
     throw new HelperError(describeThrown(e), pc, id);
   }
+  state.host = outerHost;
+  state.helperPc = outerPc;
+  state.helperFrame = outerFrame;
   const r0 = normalizeHelperResult(result, pc, id);
   setReg(reg, base, 0, r0);
   // Unwind-on-success: the marked helper returning 0 ends the whole run, whatever the depth.
@@ -142,6 +173,44 @@ export function describeThrown(e: unknown): string {
   } catch {
     return 'threw a value that cannot be printed';
   }
+}
+
+// ---------------------------------------------------------------------------
+// Tail calls and early ends
+
+/** tailCallAt's result when the execution ends (no pc is negative). */
+export const END = -1;
+
+/**
+ * bpf_tail_call at `pc`; returns the pc to go on at. A failure leaves the
+ * negative errno in r0 and goes on at pc + 1. A success in the main frame
+ * ends this execution (END, status TailCall):
+ * the dispatch loop that ran it starts the target. A success inside a local
+ * call runs the chain now, in the subprogram's frame, and returns from the
+ * subprogram with the chain's r0: the pc to go on at in its caller (or END
+ * when the chain ended the run).
+ */
+export function tailCallAt(state: RunState, frames: CallStack, reg: Int32Array, base: number, pc: number): number {
+  const r = (n: number) => regIndex(base, n);
+  const err = tailCall(state, pc, reg[r(1)]!, reg[r(1) + 1]!, reg[r(2)]!, reg[r(2) + 1]!, reg[r(3)]!, reg[r(10)]!, frames.frame);
+  if (err !== 0) {
+    // A small negative number: its high half is all ones.
+    reg[base] = err;
+    reg[base + 1] = -1;
+    return pc + 1;
+  }
+  if (frames.depth === 0) return END;
+  const r0 = runChain(state);
+  if (state.status === ChainStatus.Unwound) return END;
+  reg[base] = r0;
+  reg[base + 1] = state.r0h;
+  return frames.exit(reg, base);
+}
+
+/** The run ends now with r0 = 0 (unwind-on-success, a packet load out of bounds). */
+export function ended(state: RunState): number {
+  state.status = ChainStatus.Unwound;
+  return 0;
 }
 
 // ---------------------------------------------------------------------------

@@ -7,61 +7,150 @@
 // the opcode. A register is a pair of int32 halves: JS int32 arithmetic
 // gives the 32-bit ops directly, and the 64-bit ops (bottom of this file)
 // combine the halves; 64-bit division goes through codegen/arith64.ts,
-// shared with the JIT. Each run gets one Int32Array, its workspace, holding
-// a copy of the decoded code followed by the registers: V8 checks a typed
-// array's shape once per instruction rather than once per array touched,
-// and no two runs share registers. Memory accesses check the Memory slot
+// shared with the JIT. Each execution has one Int32Array, its workspace,
+// holding a copy of the decoded code followed by the registers: V8 checks a
+// typed array's shape once per instruction rather than once per array
+// touched, and no two executions share registers (a finished workspace is
+// kept for the program's next execution). Memory accesses check the Memory slot
 // tables inline (the JIT's rule, see lib/memory.ts) and let Memory.resolve
 // throw the exact error on a miss. Everything rare (calls, helpers, atomics,
 // packet loads, faults) is in interp-slow.ts, in BigInt with lib/ops.ts.
 //
+// Tail calls (helper 12, decoded to its own op) follow lib/tail-call.ts: a
+// success in the main frame ends the execution and the dispatch loop
+// (run-state.ts) starts the target; inside a local call the chain runs at
+// once in that frame and its r0 is the subprogram's result. Helpers reach
+// the program again through callFunction (bpf_loop's callback), which runs a
+// function in a new execution, one frame down.
+//
 // What it does not do: validation (it trusts the Program, and throws an
-// ExecutionError on the few forms the validator is meant to keep out), tail
-// calls (helper 12 is not special-cased yet), or any state beyond one run.
+// ExecutionError on the few forms the validator is meant to keep out), or
+// keep any state beyond the run state it is given.
 
 import { div64, mod64, sdiv64, smod64 } from '../codegen/arith64.js';
 import { codeTarget } from './code-address.js';
 import { BudgetExceededError, ExecutionError } from './errors.js';
-import { Op, PreparedProgram, REGISTER_INTS, prepare } from './interp-decode.js';
-import { CallStack, atomic, callHelper, fault, getReg, packetLoad, setReg, toU64 } from './interp-slow.js';
-import { u64 } from './ops.js';
+import { Op, PreparedProgram, REGISTER_INTS, prepare, regIndex } from './interp-decode.js';
+import {
+  CallStack, END, atomic, callHelper, depthExceeded, ended, fault, packetLoad, setReg, tailCallAt, toU64,
+} from './interp-slow.js';
 import type { Program } from './program.js';
-import type { RunEnv } from './runtime.js';
+import { ChainStatus, RunEnded, RunState, callbackTarget, runChain, type CallbackHost } from './run-state.js';
+import { FRAME_SIZE, type RunEnv } from './runtime.js';
+import { DEFAULT_MAX_TAIL_CALLS, TAIL_CALL_HELPER } from './tail-call.js';
 
 export { PreparedProgram, prepare } from './interp-decode.js';
 // The JIT's runtime normalizes helper results exactly as the interpreter does.
 export { normalizeHelperResult } from './interp-slow.js';
 
 /**
- * Runs a program to completion and returns r0 as a u64. Pass what `prepare`
- * returned to skip decoding (a Vm decodes each program once); a bare Program
- * is decoded for this run only.
+ * Runs a program to completion and returns r0 as a u64, outside any Vm: no
+ * maps, so no tail calls or callbacks (a Vm runs programs through `runMain`).
+ * Pass what `prepare` returned to skip decoding; a bare Program is decoded
+ * for this run only.
  */
 export function interpret(program: Program | PreparedProgram, env: RunEnv): bigint {
   const prepared = program instanceof PreparedProgram ? program : prepare(program);
+  const state = new RunState(DEFAULT_MAX_TAIL_CALLS, (target, st) => runMain(target as PreparedProgram, env, st));
+  state.begin(prepared, env.r1, env.r2, env.stackTop, env.budget);
+  state.packet = env.packet;
+  return toU64(runChain(state), state.r0h);
+}
+
+/**
+ * The interpreter's ChainStep: runs `prepared`'s main function with r1, r2,
+ * r10 and the frame number from the run state (a run's program, or a tail
+ * call's target). Returns r0's low half, the high half in state.r0h.
+ */
+export function runMain(prepared: PreparedProgram, env: RunEnv, state: RunState): number {
+  const ws = workspace(prepared, env.maxCallDepth);
+  const reg = ws.code, base = prepared.code.length;
+  // Everything starts at 0 but r1, r2 and r10.
+  reg.fill(0, base);
+  reg[regIndex(base, 1)] = state.r1;
+  reg[regIndex(base, 1) + 1] = state.r1h;
+  reg[regIndex(base, 2)] = state.r2;
+  reg[regIndex(base, 2) + 1] = state.r2h;
+  reg[regIndex(base, 10)] = state.r10 | 0;
+  const r0 = execute(prepared, env, state, ws, 0, state.depth);
+  (prepared.spares as Workspace[]).push(ws);
+  return r0;
+}
+
+/** An execution's workspace: a copy of the decoded code followed by r0..r10, and its call stack. */
+interface Workspace {
+  readonly code: Int32Array;
+  readonly frames: CallStack;
+}
+
+/** A workspace for a new execution of `prepared`: a spare one, or a new copy of the code. */
+function workspace(prepared: PreparedProgram, maxCallDepth: number): Workspace {
+  const spare = (prepared.spares as Workspace[]).pop();
+  if (spare !== undefined && spare.frames.maxCallDepth === maxCallDepth) return spare;
+  const code = new Int32Array(prepared.code.length + REGISTER_INTS);
+  code.set(prepared.code);
+  return { code, frames: new CallStack(maxCallDepth) };
+}
+
+/**
+ * What a helper's ctx.run.callFunction reaches while this program runs: the
+ * function at a code address, run in a new frame below the helper's caller
+ * (the depth limit and the budget apply), its r0 returned. A tail call in the
+ * callback replaces the callback, as in a subprogram.
+ */
+class Callbacks implements CallbackHost {
+  constructor(readonly prepared: PreparedProgram, readonly env: RunEnv) {}
+
+  callFunction(address: bigint, args: readonly bigint[], state: RunState): bigint {
+    const { prepared, env } = this;
+    const pc = state.helperPc;
+    const target = callbackTarget(address, prepared.functions, pc);
+    const frame = state.helperFrame + 1;
+    if (frame > env.maxCallDepth) throw depthExceeded(env.maxCallDepth, pc);
+    const ws = workspace(prepared, env.maxCallDepth);
+    const reg = ws.code, base = prepared.code.length;
+    reg.fill(0, base);
+    for (let n = 1; n <= 5; n++) setReg(reg, base, n, args[n - 1] ?? 0n);
+    reg[regIndex(base, 10)] = (env.stackTop - (frame - 1) * FRAME_SIZE) | 0;
+    state.status = ChainStatus.Returned;
+    let r0 = execute(prepared, env, state, ws, target, frame);
+    (prepared.spares as Workspace[]).push(ws);
+    if ((state.status as ChainStatus) === ChainStatus.TailCall) r0 = runChain(state);
+    if ((state.status as ChainStatus) === ChainStatus.Unwound) throw new RunEnded();
+    return toU64(r0, state.r0h);
+  }
+}
+
+/**
+ * Executes `prepared` from `entry` in workspace `ws` (registers set by the
+ * caller), its first frame being number `frame`, until that frame exits (r0's
+ * low half returned, high half in state.r0h), makes a tail call (status
+ * TailCall) or ends the run (status Unwound).
+ */
+function execute(prepared: PreparedProgram, env: RunEnv, state: RunState, ws: Workspace, entry: number, frame: number): number {
   const byPc = prepared.program.byPc;
   // The workspace: the code (read as `code`), then r0..r10 from `base` on (read as `reg`).
   const base = prepared.code.length;
-  const code = new Int32Array(base + REGISTER_INTS);
-  code.set(prepared.code);
+  const code = ws.code;
   const reg = code;
-  // Everything starts at 0 but r1, r2 and r10.
-  setReg(reg, base, 1, u64(env.r1));
-  setReg(reg, base, 2, u64(env.r2));
-  setReg(reg, base, 10, BigInt(env.stackTop));
   const { memory } = env;
   const { views, bases, ends, writeEnds } = memory.tables;
-  const frames = new CallStack(env.maxCallDepth);
+  const frames = ws.frames;
+  frames.depth = 0;
+  frames.first = frame;
+  const host = new Callbacks(prepared, env);
   // Scratch for the 64-bit division helpers, which return the high half here.
   const ret = new Int32Array(2);
   // Budget: instructions executed are counted, and checked only where the
   // JIT checks them too (calls, and jumps taken backwards), so both engines
   // stop at the same pc. See BUDGET_RULE in runtime.ts. The count is only
-  // ever compared with the budget, so without one nothing is counted.
-  const budget = env.budget ?? Infinity;
-  const counting = env.budget !== undefined;
-  let executed = 0;
-  let pc = 0;
+  // ever compared with the budget, so without one nothing is counted. It
+  // goes on from the run's count (a tail call's target, a callback) and goes
+  // back to the run state wherever other code may count on (helpers, chains).
+  const budget = state.budget;
+  const counting = budget !== Infinity;
+  let executed = state.executed;
+  let pc = entry;
   for (;;) {
     // 4 int32s per slot (STRIDE): op, d, b, c. i is a multiple of 4, so i | k = i + k.
     const i = pc << 2;
@@ -300,14 +389,23 @@ export function interpret(program: Program | PreparedProgram, env: RunEnv): bigi
 
         case 132 satisfies Op.ATOMIC: atomic(env, reg, base, byPc[pc]!); break;
         case 133 satisfies Op.PACKET:
-          if (!packetLoad(env, reg, base, byPc[pc]!)) return 0n;
+          if (!packetLoad(env, reg, base, byPc[pc]!)) return ended(state);
           break;
 
         // Calls check the budget before anything happens.
         case 128 satisfies Op.CALL:
           if (executed > budget) throw new BudgetExceededError(pc, budget);
-          if (callHelper(env, reg, base, b, pc)) return 0n;
+          state.executed = executed;
+          if (callHelper(env, state, host, reg, base, b, pc, frames.frame)) return ended(state);
+          executed = state.executed;
           break;
+        case 136 satisfies Op.TAIL_CALL:
+          if (executed > budget) throw new BudgetExceededError(pc, budget);
+          state.executed = executed;
+          pc = tailCallAt(state, frames, reg, base, pc) | 0;
+          if (pc === END) return 0;
+          executed = state.executed;
+          continue;
         case 129 satisfies Op.CALL_LOCAL:
           if (executed > budget) throw new BudgetExceededError(pc, budget);
           // `| 0` (here and at the other calls below) tells V8 pc stays an int32, so it keeps pc untagged.
@@ -322,15 +420,27 @@ export function interpret(program: Program | PreparedProgram, env: RunEnv): bigi
             pc = frames.call(reg, base, pc, target) | 0;
             continue;
           }
+          state.executed = executed;
+          if (value === BigInt(TAIL_CALL_HELPER)) {
+            pc = tailCallAt(state, frames, reg, base, pc) | 0;
+            if (pc === END) return 0;
+            executed = state.executed;
+            continue;
+          }
           if (value < 0x1_0000_0000n && env.helpers.has(Number(value))) {
-            if (callHelper(env, reg, base, Number(value), pc)) return 0n;
+            if (callHelper(env, state, host, reg, base, Number(value), pc, frames.frame)) return ended(state);
+            executed = state.executed;
             break;
           }
           throw new ExecutionError('BAD_CALLX_TARGET', `callx target 0x${value.toString(16)} is neither a function nor a helper`, pc);
         }
         case 131 satisfies Op.EXIT:
-          // Returns from a local call (r0 is the result, r1..r10 the caller's), or ends the run.
-          if (frames.depth === 0) return getReg(reg, base, 0);
+          // Returns from a local call (r0 is the result, r1..r10 the caller's), or ends the execution.
+          if (frames.depth === 0) {
+            state.executed = executed;
+            state.r0h = reg[base + 1]!;
+            return reg[base]!;
+          }
           pc = frames.exit(reg, base) | 0;
           continue;
 

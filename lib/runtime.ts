@@ -1,6 +1,8 @@
 // What an engine needs to run a program once: memory, helpers and limits.
 // Shared by the interpreter and the JIT so both see exactly the same world.
 
+import type { HelperEnv } from './helpers/env.js';
+import type { MapRegistry } from './maps/index.js';
 import type { Memory } from './memory.js';
 
 /** What a helper can reach besides its five arguments. */
@@ -11,6 +13,44 @@ export interface HelperContext {
   readonly pc: number;
   /** Helper id being called. */
   readonly id: number;
+  /** The services of the current run (maps, clock, printk, packet, callbacks). */
+  readonly run: RunServices;
+}
+
+/** XDP packet adjustment (helpers 44 and 65): 0 or a negative errno. */
+export interface XdpBuffer {
+  adjustHead(delta: number): number;
+  adjustTail(delta: number): number;
+}
+
+/**
+ * What a program runs on: r1/r2 at entry and the packet LD_ABS/LD_IND and
+ * skb_load_bytes read. Plain input memory, an XDP context (lib/xdp.ts) and
+ * later skb contexts all provide it.
+ */
+export interface ProgramContext {
+  /** r1 at entry (the context's or the memory's address). */
+  readonly r1: bigint;
+  /** r2 at entry (the memory's length; 0 for a context). */
+  readonly r2: bigint;
+  /** The packet bytes; read at each access, since XDP adjustments move them. */
+  readonly packet: { readonly address: number; readonly length: number };
+  readonly xdp?: XdpBuffer;
+}
+
+/** Per run: what helpers use beyond memory. One object per run, shared by every helper call. */
+export interface RunServices {
+  readonly maps: MapRegistry;
+  /** CPU this run executes on (per-CPU maps, get_smp_processor_id). */
+  readonly cpu: number;
+  readonly env: HelperEnv;
+  readonly context: ProgramContext;
+  /**
+   * Calls the BPF function at a code address (lddw src=4 value) with r1..r5 =
+   * args, in a new frame of the current run, and returns its r0 (bpf_loop's
+   * callback). Throws ExecutionError when the address is not a function entry.
+   */
+  callFunction(address: bigint, args: readonly bigint[]): bigint;
 }
 
 /**

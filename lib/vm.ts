@@ -1,94 +1,154 @@
-// The public entry point: a Vm holds helpers, options and memory; `load`
-// validates a program once; `run` executes it on the chosen engine.
+// The public entry point: a Vm holds helpers, maps, options and memory;
+// `load` validates a program once (resolving its map references); `run`
+// executes it on the chosen engine.
 //
-//   const vm = new Vm({ helpers: { 1: myHelper } });
-//   const prog = vm.load('mov %r0, 42\nexit');
-//   prog.run(); // 42n
+//   const vm = new Vm();
+//   const counts = vm.createMap({ type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+//   const prog = vm.load('lddw %r1, map_fd 1\n...');
+//   prog.run(); // r0 as a bigint
+//
+// A run goes through the Vm's RunState (run-state.ts): its dispatch loop runs
+// the program and every program it tail-calls, each on the run's engine.
+// Runs of one Vm do not nest (they share the stack region and the run state):
+// a helper that starts another run gets a UsageError.
 
 import { compileProgram, jitSource, type CompiledProgram } from '../codegen/compile.js';
 import { assembleSlots } from './asm.js';
 import { disassemble } from './disasm.js';
-import { UsageError } from './errors.js';
-import { interpret, prepare, type PreparedProgram } from './interpreter.js';
-import { lddwValue, type Slot } from './isa.js';
+import { UsageError, ValidationError } from './errors.js';
+import { HelperEnv, helperIdByName, standardHelpers } from './helpers/index.js';
+import { runMain, prepare, type PreparedProgram } from './interpreter.js';
+import { ChainStatus, MAX_ENTRY_VALUE, RunEnded, RunState, runChain } from './run-state.js';
+import { decodeSlots, lddwValue, SLOT_SIZE, type Slot } from './isa.js';
+import { hasMapReferences, resolveMapReferences } from './map-refs.js';
+import { BpfMap, MapRegistry, type MapByType, type MapDefinition, type MapTypeName } from './maps/index.js';
 import { Memory, type Region } from './memory.js';
 import type { Program } from './program.js';
-import { DEFAULT_MAX_CALL_DEPTH, FRAME_SIZE, type HelperFn, type RunEnv } from './runtime.js';
+import { DEFAULT_MAX_CALL_DEPTH, FRAME_SIZE, type HelperFn, type ProgramContext, type RunEnv, type RunServices } from './runtime.js';
+import { DEFAULT_MAX_TAIL_CALLS, TAIL_CALL_HELPER } from './tail-call.js';
 import { validateBytes, validateSlots } from './validate.js';
+import {
+  ENGINES, checkBoolean, checkEngine, checkEnvOptions, checkHelperId, checkInt, helperEntries,
+  type EngineName, type LoadOptions, type RunOptions, type VmOptions,
+} from './vm-options.js';
 
-export type EngineName = 'interp' | 'jit';
-export const ENGINES: readonly EngineName[] = ['interp', 'jit'];
+export { ENGINES };
+export type { EngineName, LoadOptions, RunOptions, VmOptions };
 /** Engines that can run programs. Tests run every one. */
 export const AVAILABLE_ENGINES: readonly EngineName[] = ['interp', 'jit'];
 
-export interface VmOptions {
-  /** Engine used by `run` unless a run says otherwise. Default 'jit'; 'interp' is the reference interpreter. */
-  engine?: EngineName;
-  /** Longest program accepted, in instructions (slots). Default 1,000,000, like Linux. */
-  maxInstructions?: number;
-  /** Maximum instructions executed per run; exceeding it throws BudgetExceededError. Default: unlimited. */
-  budget?: number;
-  /** Maximum stack frames (main + nested local calls). Default 8, like Linux. */
-  maxCallDepth?: number;
-  /** Helpers by id. */
-  helpers?: Record<number, HelperFn> | ReadonlyMap<number, HelperFn>;
-  /** Helper id whose 0 result ends the program at once with r0 = 0 (uBPF's unwind-on-success). */
-  unwindHelper?: number;
-}
-
-export interface RunOptions {
-  engine?: EngineName;
-  /** Overrides the Vm's budget for this run. */
-  budget?: number;
-}
-
 export type ProgramSource = Uint8Array | string;
 
-function checkInt(name: string, value: number | undefined, min: number, max: number): void {
-  if (value === undefined) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(`option ${name} must be an integer in [${min}, ${max}], got ${String(value)}`);
+/** What `run` accepts: input memory (mapped without copying) or a program context (an XdpContext, say). */
+export type RunInput = Uint8Array | ProgramContext;
+
+/**
+ * The context of a run on plain input memory: r1 = its address, r2 = its
+ * length, and it is the packet too. r1/r2 become BigInts only if a helper
+ * asks for them.
+ */
+class MemoryContext implements ProgramContext {
+  constructor(readonly address: number, readonly length: number) {}
+  get r1(): bigint {
+    return BigInt(this.address);
+  }
+  get r2(): bigint {
+    return BigInt(this.length);
+  }
+  get packet(): { readonly address: number; readonly length: number } {
+    return this;
   }
 }
 
-function checkEngine(engine: unknown): EngineName {
-  if (engine === 'interp' || engine === 'jit') return engine;
-  throw new UsageError(`unknown engine ${String(engine)}; expected one of ${ENGINES.join(', ')}`);
+const NO_INPUT = new MemoryContext(0, 0);
+
+/** The RunServices of a Vm's runs: one object, its per-run fields set at the start of each run. */
+class Services implements RunServices {
+  cpu = 0;
+  context: ProgramContext = NO_INPUT;
+  constructor(readonly maps: MapRegistry, readonly env: HelperEnv, readonly callFunction: RunServices['callFunction']) {}
 }
 
-function checkHelperId(id: number): void {
-  checkInt('helper id', id, 0, 0x7fffffff);
+function isProgramContext(value: unknown): value is ProgramContext {
+  if (typeof value !== 'object' || value === null) return false;
+  const c = value as Partial<ProgramContext>;
+  return typeof c.r1 === 'bigint' && typeof c.r2 === 'bigint' && typeof c.packet === 'object' && c.packet !== null;
 }
 
 export class Vm {
   readonly memory = new Memory();
+  /** The maps of this Vm's programs (fds from 1). */
+  readonly maps: MapRegistry;
+  /** What standard helpers ask the host for: clocks, random numbers, task ids, printk lines. */
+  readonly env: HelperEnv;
   private readonly helpers = new Map<number, HelperFn>();
-  private readonly options: Readonly<Required<Omit<VmOptions, 'helpers' | 'budget' | 'unwindHelper'>>>;
+  private readonly options: {
+    readonly engine: EngineName; readonly maxInstructions: number; readonly maxCallDepth: number; readonly cpus: number;
+  };
   private budget: number | undefined;
   private unwindHelper: number | undefined;
-  /** Stack frames for every run of this Vm's programs (runs do not nest). */
+  /** Stack frames for every run of this Vm's programs. */
   private readonly stack: Region;
+  /** The state of the current run, reused from run to run. */
+  private readonly state: RunState;
+  /** The interpreter's view of the current run (set per run; the interpreter step reads it). */
+  private runEnv: RunEnv | undefined;
+  private running = false;
+  private readonly interpStep = (target: unknown, state: RunState): number =>
+    runMain((target as LoadedProgram).interpreted(), this.runEnv!, state);
+  private readonly jitStep = (target: unknown, state: RunState): number =>
+    runCompiledMain((target as LoadedProgram).compiled(state.budget !== Infinity), state);
+  private readonly services: Services;
 
   constructor(options: VmOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new UsageError('Vm options must be an object');
     checkInt('maxInstructions', options.maxInstructions, 1, 0x7fffffff);
     checkInt('budget', options.budget, 0, Number.MAX_SAFE_INTEGER);
     checkInt('maxCallDepth', options.maxCallDepth, 1, 64);
+    checkInt('maxTailCalls', options.maxTailCalls, 0, 0x7fffffff);
+    checkBoolean('standardHelpers', options.standardHelpers);
+    checkEnvOptions(options);
     if (options.unwindHelper !== undefined) checkHelperId(options.unwindHelper);
     this.options = {
       engine: checkEngine(options.engine ?? 'jit'),
       maxInstructions: options.maxInstructions ?? 1_000_000,
       maxCallDepth: options.maxCallDepth ?? DEFAULT_MAX_CALL_DEPTH,
+      cpus: options.cpus ?? 1,
     };
     this.budget = options.budget;
     this.unwindHelper = options.unwindHelper;
-    const given = options.helpers instanceof Map ? options.helpers : Object.entries(options.helpers ?? {});
-    for (const [id, fn] of given) this.registerHelper(Number(id), fn);
+    this.env = new HelperEnv(options);
+    this.maps = new MapRegistry(this.memory, {
+      cpus: this.options.cpus,
+      isProgram: (value) => value instanceof LoadedProgram && value.vm === this,
+    });
+    if (options.standardHelpers !== false) {
+      for (const h of standardHelpers()) if (h.id !== TAIL_CALL_HELPER) this.helpers.set(h.id, h.fn);
+    }
+    for (const [key, fn] of helperEntries(options.helpers)) this.registerHelper(key, fn);
     this.stack = this.memory.map(new Uint8Array(this.options.maxCallDepth * FRAME_SIZE), { name: 'stack' });
+    this.state = new RunState(options.maxTailCalls ?? DEFAULT_MAX_TAIL_CALLS, this.jitStep);
+    const state = this.state;
+    this.services = new Services(this.maps, this.env, (address, args) => state.callFunction(address, args));
   }
 
-  /** Registers (or replaces) helper `id`. Programs loaded afterwards may call it. */
-  registerHelper(id: number, fn: HelperFn): this {
-    checkHelperId(id);
+  /**
+   * Registers (or replaces) a helper, by id or by standard name
+   * ('map_lookup_elem' or 'bpf_map_lookup_elem'; a helper of your own needs
+   * an id). Programs loaded afterwards may call it. Helper 12 (tail_call) is
+   * the engines' own and cannot be replaced.
+   */
+  registerHelper(idOrName: number | string, fn: HelperFn): this {
+    let id: number;
+    if (typeof idOrName === 'string') {
+      const found = helperIdByName(idOrName);
+      if (found === undefined) throw new UsageError(`unknown helper name '${idOrName}': register a helper of your own by id`);
+      id = found;
+    } else {
+      checkHelperId(idOrName);
+      id = idOrName;
+    }
+    if (id === TAIL_CALL_HELPER) throw new UsageError('helper 12 (tail_call) is built into the engines and cannot be replaced');
     if (typeof fn !== 'function') throw new UsageError(`helper ${id} must be a function`);
     this.helpers.set(id, fn);
     return this;
@@ -108,30 +168,63 @@ export class Vm {
     return this;
   }
 
+  /** Creates a map (fds count from 1). Throws MapError for a bad definition. */
+  createMap<T extends MapTypeName>(def: MapDefinition & { type: T }): MapByType[T];
+  createMap(def: MapDefinition): BpfMap;
+  createMap(def: MapDefinition): BpfMap {
+    return this.maps.create(def);
+  }
+
   /**
    * Validates a program: bytes are raw bytecode (8-byte slots), a string is
-   * assembly. Throws ValidationError / AssemblerError.
+   * assembly. Map references (lddw map_fd / map_value / map_idx /
+   * map_idx_value) become their values here: fds name this Vm's maps, indices
+   * `options.maps`. Throws ValidationError / AssemblerError.
    */
-  load(source: ProgramSource): LoadedProgram {
+  load(source: ProgramSource, options: LoadOptions = {}): LoadedProgram {
+    const maps = options.maps ?? [];
+    if (!Array.isArray(maps) || maps.some((m: unknown) => !(m instanceof BpfMap) || this.maps.byFd(m.fd) !== m)) {
+      throw new UsageError('load() option maps must be an array of maps created by this Vm');
+    }
     const validateOptions = {
       maxInstructions: this.options.maxInstructions,
-      helperExists: (id: number) => this.helpers.has(id),
+      helperExists: (id: number) => id === TAIL_CALL_HELPER || this.helpers.has(id),
     };
+    let slots: readonly Slot[];
+    if (typeof source === 'string') slots = assembleSlots(source);
+    else if (source instanceof Uint8Array) {
+      // Only bytes that decode to a well-sized program are decoded here; the
+      // validator reports the others without allocating for them.
+      const n = source.byteLength / SLOT_SIZE;
+      if (!Number.isInteger(n) || n === 0 || n > this.options.maxInstructions) return this.loaded(validateBytes(source, validateOptions));
+      slots = decodeSlots(source);
+    } else throw new UsageError('load() takes a Uint8Array of bytecode or a string of assembly');
+    if (!hasMapReferences(slots)) return this.loaded(validateSlots(slots, validateOptions));
+    const resolved = resolveMapReferences(slots, { byFd: (fd) => this.maps.byFd(fd), byIndex: maps });
     let program: Program;
-    if (typeof source === 'string') program = validateSlots(assembleSlots(source), validateOptions);
-    else if (source instanceof Uint8Array) program = validateBytes(source, validateOptions);
-    else throw new UsageError('load() takes a Uint8Array of bytecode or a string of assembly');
+    try {
+      program = validateSlots(resolved.slots, validateOptions);
+    } catch (e) {
+      // The first failing pc wins, whichever pass found it.
+      if (resolved.error !== undefined && e instanceof ValidationError && e.pc > resolved.error.pc) throw resolved.error;
+      throw e;
+    }
+    if (resolved.error !== undefined) throw resolved.error;
+    return this.loaded(program);
+  }
+
+  private loaded(program: Program): LoadedProgram {
     return new LoadedProgram(this, program);
   }
 
-  /** @internal What the JIT compiles against: this Vm's memory, helpers and limits. */
+  /** @internal What the JIT compiles against: this Vm's memory, helpers, limits and run state. */
   jitTarget() {
-    return { memory: this.memory, helpers: this.helpers, maxCallDepth: this.options.maxCallDepth, stack: this.stack };
+    return { memory: this.memory, helpers: this.helpers, maxCallDepth: this.options.maxCallDepth, stack: this.stack, state: this.state };
   }
 
-  /** @internal What compiled code depends on besides the program: the cache key of LoadedProgram. */
-  compileKey(budgeted: boolean): string {
-    return `${budgeted}:${this.unwindHelper ?? ''}`;
+  /** @internal The unwind helper id compiled code depends on (part of LoadedProgram's cache key). */
+  get unwindHelperId(): number | undefined {
+    return this.unwindHelper;
   }
 
   /** @internal Compile-time options for a run with or without a budget. */
@@ -139,41 +232,70 @@ export class Vm {
     return { budget: budgeted, unwindHelper: this.unwindHelper, helperIds: new Set(this.helpers.keys()) };
   }
 
-  /** @internal Runs a validated program with r1/r2 pointing at `mem`. */
-  execute(prog: LoadedProgram, mem: Uint8Array | undefined, options: RunOptions): bigint {
+  /** @internal Runs a validated program on `input` (memory or a context). */
+  execute(prog: LoadedProgram, input: RunInput | undefined, options: RunOptions): bigint {
+    if (typeof options !== 'object' || options === null) throw new UsageError('run() options must be an object');
     const engine = checkEngine(options.engine ?? this.options.engine);
     const budget = options.budget ?? this.budget;
     checkInt('budget', budget, 0, Number.MAX_SAFE_INTEGER);
-    if (mem !== undefined && !(mem instanceof Uint8Array)) throw new UsageError('run() memory must be a Uint8Array');
+    const cpu = options.cpu ?? 0;
+    checkInt('cpu', cpu, 0, this.options.cpus - 1);
+    if (input !== undefined && !(input instanceof Uint8Array) && !isProgramContext(input)) {
+      throw new UsageError('run() input must be a Uint8Array or a program context (r1, r2, packet)');
+    }
+    if (this.running) throw new UsageError('runs of one Vm do not nest: a helper cannot start a run');
     // Fresh zeroed stack each run, so a run never sees an earlier run's data.
     this.stack.bytes.fill(0);
-    const region = mem === undefined ? undefined : this.memory.map(mem, { name: 'input memory' });
+    const region = input instanceof Uint8Array ? this.memory.map(input, { name: 'input memory' }) : undefined;
+    const state = this.state;
+    let context: ProgramContext;
+    if (input === undefined || region !== undefined) {
+      context = region === undefined ? NO_INPUT : new MemoryContext(region.base, region.size);
+      state.beginWith(prog, region?.base ?? 0, 0, region?.size ?? 0, 0, this.stack.end, budget);
+    } else {
+      context = input as ProgramContext;
+      // The JIT compiles a main function for an address and a length in r1 and r2 (codegen/analysis.ts).
+      for (const [name, value] of [['r1', context.r1], ['r2', context.r2]] as const) {
+        if (value < 0n || value > BigInt(MAX_ENTRY_VALUE)) {
+          throw new UsageError(`run() context ${name} must be in [0, 0x${MAX_ENTRY_VALUE.toString(16)}]`);
+        }
+      }
+      state.begin(prog, context.r1, context.r2, this.stack.end, budget);
+    }
+    state.packet = context.packet;
+    this.services.cpu = cpu;
+    this.services.context = context;
+    state.services = this.services;
+    state.step = engine === 'interp' ? this.interpStep : this.jitStep;
+    this.runEnv = engine === 'jit' ? undefined : {
+      memory: this.memory, helpers: this.helpers, unwindHelper: this.unwindHelper, budget,
+      maxCallDepth: this.options.maxCallDepth, stackTop: this.stack.end, r1: context.r1, r2: context.r2, packet: context.packet,
+    };
+    this.running = true;
     try {
-      const env: RunEnv = {
-        memory: this.memory,
-        helpers: this.helpers,
-        unwindHelper: this.unwindHelper,
-        budget,
-        maxCallDepth: this.options.maxCallDepth,
-        stackTop: this.stack.end,
-        r1: region === undefined ? 0n : BigInt(region.base),
-        r2: region === undefined ? 0n : BigInt(region.size),
-        packet: { address: region?.base ?? 0, length: region?.size ?? 0 },
-      };
-      return engine === 'interp' ? interpret(prog.interpreted(), env) : runCompiled(prog.compiled(budget !== undefined), env);
+      // An unwound run returns r0 = 0 (runChain leaves 0 in both halves).
+      return lddwValue(runChain(state), state.r0h);
+    } catch (e) {
+      // A callback ended the run (unwind-on-success): r0 = 0, as anywhere else.
+      if (e instanceof RunEnded) return 0n;
+      throw e;
     } finally {
+      this.running = false;
+      state.host = undefined;
       if (region !== undefined) this.memory.unmap(region);
     }
   }
 }
 
-/** Runs compiled code; r0 comes back as its low half, the high half in RET[1]. */
-function runCompiled(compiled: CompiledProgram, env: RunEnv): bigint {
-  const { entry, runtime } = compiled;
-  runtime.setPacket(env.packet.address, env.packet.length);
-  // r1 and r2 are below 2^32 (an address and a length): their high halves are 0.
-  const r0 = entry(Number(env.r1) | 0, 0, Number(env.r2) | 0, 0, env.stackTop, env.budget ?? Infinity);
-  return lddwValue(r0, runtime.RET[1]!);
+/** The JIT's ChainStep: calls the module's entry with the run state's entry fields. */
+function runCompiledMain(compiled: CompiledProgram, state: RunState): number {
+  const { exports, runtime } = compiled;
+  const r0 = exports.entry(state.r1, state.r1h, state.r2, state.r2h, state.r10, state.budget, state.executed, state.depth);
+  const ret = runtime.RET;
+  state.r0h = ret[1]!;
+  if (ret[2] === 2) state.status = ChainStatus.Unwound;
+  state.executed = runtime.CNT[0]!;
+  return r0;
 }
 
 /** The slots a validated program was made of (lddw back to two slots). */
@@ -184,11 +306,20 @@ function programSlots(program: Program): Slot[] {
   });
 }
 
+/** Compiled code for one budget setting, and the unwind helper it was compiled for. */
+interface CompiledFor {
+  readonly unwind: number | undefined;
+  readonly code: CompiledProgram;
+}
+
 export class LoadedProgram {
   readonly vm: Vm;
   readonly program: Program;
   /** Compiled code by compile options (budget checks on/off, unwind helper id). */
   private readonly cache = new Map<string, CompiledProgram>();
+  /** The last compiled code per budget setting: what every run and tail call asks for, found without a key. */
+  private plain: CompiledFor | undefined;
+  private budgeted: CompiledFor | undefined;
   /** The interpreter's decoded form, made at the first interpreted run. */
   private prepared: PreparedProgram | undefined;
   constructor(vm: Vm, program: Program) {
@@ -198,14 +329,19 @@ export class LoadedProgram {
 
   /** @internal The JIT's code for this program under the Vm's current options, compiled once. */
   compiled(budgeted: boolean): CompiledProgram {
-    // Called on every JIT run: look up before building any options.
-    const key = this.vm.compileKey(budgeted);
-    let c = this.cache.get(key);
-    if (c === undefined) {
-      c = compileProgram(this.program, this.vm.compileOptions(budgeted), this.vm.jitTarget());
-      this.cache.set(key, c);
+    // Called on every JIT run and tail call: no key is built on this path.
+    const unwind = this.vm.unwindHelperId;
+    const last = budgeted ? this.budgeted : this.plain;
+    if (last !== undefined && last.unwind === unwind) return last.code;
+    const key = `${budgeted}:${unwind ?? ''}`;
+    let code = this.cache.get(key);
+    if (code === undefined) {
+      code = compileProgram(this.program, this.vm.compileOptions(budgeted), this.vm.jitTarget());
+      this.cache.set(key, code);
     }
-    return c;
+    if (budgeted) this.budgeted = { unwind, code };
+    else this.plain = { unwind, code };
+    return code;
   }
 
   /** @internal The interpreter's decoded form of this program, made once. */
@@ -225,11 +361,12 @@ export class LoadedProgram {
   }
 
   /**
-   * Runs once. `mem` (optional) is mapped without copying: r1 = its address,
-   * r2 = its length, and the program's writes land in it. Returns r0 (u64).
+   * Runs once and returns r0 (u64). `input` is input memory, mapped without
+   * copying (r1 = its address, r2 = its length; the program's writes land in
+   * it), or a program context such as an XdpContext (r1 = the context).
    */
-  run(mem?: Uint8Array, options: RunOptions = {}): bigint {
-    return this.vm.execute(this, mem, options);
+  run(input?: RunInput, options: RunOptions = {}): bigint {
+    return this.vm.execute(this, input, options);
   }
 
   /** The program in assembly syntax, one instruction per line. */

@@ -17,7 +17,7 @@ import {
   BYTE_ORDER, atomicOp, byteOrderOf, cmpxchgMatches, evalAlu, immOperand, movsx, neg, signExtend, testJmp, u64,
 } from '../lib/ops.js';
 import type { Program } from '../lib/program.js';
-import { FRAME_SIZE } from '../lib/runtime.js';
+import { FRAME_SIZE, type HelperContext, type RunServices } from '../lib/runtime.js';
 import { normalizeHelperResult } from '../lib/interpreter.js';
 import type { Vm } from '../lib/vm.js';
 
@@ -70,7 +70,14 @@ export function trace(vm: Vm, program: Program, mem: Uint8Array | undefined, obs
   /** Returns true when the helper's result ends the run. */
   const callHelper = (id: number, pc: number): boolean => {
     const fn = helpers.get(id)!;
-    regs[0] = normalizeHelperResult(fn(regs[1]!, regs[2]!, regs[3]!, regs[4]!, regs[5]!, { memory, pc, id }), pc, id);
+    // The helpers traced here use memory only: the run's services are not modelled.
+    const ctx: HelperContext = {
+      memory, pc, id,
+      get run(): RunServices {
+        throw new Error('analysis-trace: helpers get no run services here');
+      },
+    };
+    regs[0] = normalizeHelperResult(fn(regs[1]!, regs[2]!, regs[3]!, regs[4]!, regs[5]!, ctx), pc, id);
     return id === unwindHelper && regs[0] === 0n;
   };
   const callLocal = (target: number, pc: number): number => {

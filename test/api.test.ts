@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   AVAILABLE_ENGINES, AssemblerError, BudgetExceededError, ExecutionError, HelperError, MemoryAccessError,
-  UsageError, ValidationError, Vm, assemble,
+  UsageError, ValidationError, Vm, XdpContext, assemble, type HelperFn,
 } from '../lib/index.js';
 
 describe.each(AVAILABLE_ENGINES)('public API on %s', (engine) => {
@@ -125,6 +125,16 @@ describe('Vm options', () => {
     expect(() => new Vm().registerHelper(-1, () => 0)).toThrow(UsageError);
     expect(() => new Vm().registerHelper(1, 5 as never)).toThrow(UsageError);
     expect(() => new Vm().load(5 as never)).toThrow(UsageError);
+    expect(() => new Vm({ maxTailCalls: -1 })).toThrow(/maxTailCalls/);
+    expect(() => new Vm({ cpus: 0 })).toThrow(UsageError);
+    expect(() => new Vm({ standardHelpers: 'yes' as never })).toThrow(/standardHelpers/);
+    expect(() => new Vm({ printk: 'stderr' as never })).toThrow(/printk/);
+    expect(() => new Vm({ seed: Number.NaN })).toThrow(/seed/);
+    expect(() => new Vm({ pid: -1 })).toThrow(UsageError);
+    expect(() => new Vm().load('exit').run(undefined, { cpu: 1 })).toThrow(/cpu/);
+    expect(() => new Vm().load('exit').run({} as never)).toThrow(/program context/);
+    const huge = { r1: 1n << 40n, r2: 0n, packet: { address: 0, length: 0 } };
+    expect(() => new Vm().load('exit').run(huge)).toThrow(/context r1 must be in/);
   });
 
   it('maxInstructions limits program length', () => {
@@ -134,9 +144,198 @@ describe('Vm options', () => {
   });
 
   it('two Vms share nothing', () => {
-    const a = new Vm({ helpers: { 1: () => 1 } });
+    const a = new Vm({ helpers: { 1000: () => 1 } });
     const b = new Vm();
-    expect(a.load('call 1\nexit').run()).toBe(1n);
-    expect(() => b.load('call 1\nexit')).toThrow(ValidationError);
+    expect(a.load('call 1000\nexit').run()).toBe(1n);
+    expect(() => b.load('call 1000\nexit')).toThrow(ValidationError);
+    a.createMap({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 });
+    expect(a.maps.list()).toHaveLength(1);
+    expect(b.maps.list()).toHaveLength(0);
+  });
+});
+
+describe.each(AVAILABLE_ENGINES)('helpers on %s', (engine) => {
+  it('has Linux\'s standard helpers by default, and none with standardHelpers: false', () => {
+    const vm = new Vm({ engine, clock: () => 1234n });
+    expect(vm.load('call 5\nexit').run()).toBe(1234n);
+    expect(() => new Vm({ engine, standardHelpers: false }).load('call 5\nexit')).toThrow(ValidationError);
+    // Tail calls are the engines' own: available either way.
+    expect(new Vm({ engine, standardHelpers: false }).load('mov %r3, 0\ncall 12\nexit')).toBeDefined();
+  });
+
+  it('registers helpers by id or by standard name, replacing standard ones', () => {
+    const vm = new Vm({ engine, helpers: { ktime_get_ns: () => 7n, 1000: () => 8n } });
+    expect(vm.load('call 5\nexit').run()).toBe(7n);
+    expect(vm.load('call 1000\nexit').run()).toBe(8n);
+    vm.registerHelper('bpf_get_prandom_u32', () => 9n);
+    expect(vm.load('call 7\nexit').run()).toBe(9n);
+    vm.registerHelper(7, () => 10n);
+    expect(vm.load('call 7\nexit').run()).toBe(10n);
+    const viaMap = new Vm({ engine, helpers: new Map<number | string, HelperFn>([['get_smp_processor_id', () => 11n]]) });
+    expect(viaMap.load('call 8\nexit').run()).toBe(11n);
+  });
+
+  it('rejects unknown names and helper 12 (tail_call, built into the engines)', () => {
+    const vm = new Vm({ engine });
+    expect(() => vm.registerHelper('my_helper', () => 0)).toThrow(UsageError);
+    expect(() => vm.registerHelper(12, () => 0)).toThrow(/tail_call/);
+    expect(() => vm.registerHelper('bpf_tail_call', () => 0)).toThrow(/tail_call/);
+    expect(() => new Vm({ helpers: { 12: () => 0 } })).toThrow(UsageError);
+    expect(() => new Vm({ helpers: { nope: () => 0 } })).toThrow(/unknown helper name 'nope'/);
+  });
+
+  it('gives helpers the run\'s services: cpu, env, context, maps', () => {
+    const seen: unknown[] = [];
+    const vm = new Vm({ engine, cpus: 4, comm: 'tester', helpers: { 1000: (_1, _2, _3, _4, _5, ctx) => {
+      seen.push(ctx.run.cpu, ctx.run.maps === vm.maps, ctx.run.env === vm.env, ctx.run.context.r2);
+      return 0;
+    } } });
+    vm.load('call 1000\nexit').run(new Uint8Array(5), { cpu: 3 });
+    expect(seen).toEqual([3, true, true, 5n]);
+    expect(vm.load('call 8\nexit').run(undefined, { cpu: 2 })).toBe(2n);
+    expect(() => vm.load('exit').run(undefined, { cpu: 4 })).toThrow(UsageError);
+  });
+
+  it('trace_printk lines go to the printk sink', () => {
+    const lines: string[] = [];
+    const vm = new Vm({ engine, printk: (line) => lines.push(line) });
+    // "hi %d\n" on the stack, then trace_printk(fmt, 7, 42).
+    const prog = vm.load(`
+      lddw %r1, 0x000a642520696800
+      stxdw [%r10-8], %r1
+      mov %r1, %r10
+      add %r1, -7
+      mov %r2, 7
+      mov %r3, 42
+      call 6
+      exit`);
+    prog.run();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('hi 42');
+  });
+
+  it('a helper cannot start another run of the same Vm', () => {
+    const vm = new Vm({ engine });
+    const inner = vm.load('mov %r0, 1\nexit');
+    vm.registerHelper(1000, () => inner.run());
+    expect(() => vm.load('call 1000\nexit').run()).toThrow(/do not nest/);
+    // The Vm is usable afterwards.
+    expect(inner.run()).toBe(1n);
+  });
+});
+
+describe.each(AVAILABLE_ENGINES)('maps and map references on %s', (engine) => {
+  it('lddw map_fd loads the map pointer; helpers reach the map through it', () => {
+    const vm = new Vm({ engine });
+    const counts = vm.createMap({ type: 'array', keySize: 4, valueSize: 8, maxEntries: 2 });
+    expect(vm.maps.byFd(1)).toBe(counts);
+    expect(vm.load('lddw %r0, map_fd 1\nexit').run()).toBe(0xfe000001n);
+    // *lookup(counts, &1) += 5, twice.
+    const bump = vm.load(`
+      stw [%r10-4], 1
+      lddw %r1, map_fd 1
+      mov %r2, %r10
+      add %r2, -4
+      call 1
+      jeq %r0, 0, out
+      ldxdw %r1, [%r0]
+      add %r1, 5
+      stxdw [%r0], %r1
+      mov %r0, %r1
+    out:
+      exit`);
+    expect(bump.run()).toBe(5n);
+    expect(bump.run()).toBe(10n);
+    expect(counts.get(1, 'u64')).toBe(10n);
+  });
+
+  it('lddw map_value is the address of a byte of an array\'s single value', () => {
+    const vm = new Vm({ engine });
+    const data = vm.createMap({ type: 'array', keySize: 4, valueSize: 16, maxEntries: 1 });
+    data.set(0, Uint8Array.from({ length: 16 }, (_, i) => i));
+    expect(vm.load('lddw %r1, map_value 1, 4\nldxw %r0, [%r1]\nstb [%r1+8], 0xee\nexit').run()).toBe(0x07060504n);
+    expect(data.get(0)![12]).toBe(0xee);
+  });
+
+  it('lddw map_idx and map_idx_value name the maps given to load()', () => {
+    const vm = new Vm({ engine });
+    vm.createMap({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4 });
+    const data = vm.createMap({ type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+    data.set(0, 0x1122334455667788n);
+    expect(vm.load('lddw %r0, map_idx 0\nexit', { maps: [data] }).run()).toBe(BigInt(data.pointer));
+    expect(vm.load('lddw %r1, map_idx_value 1, 0\nldxdw %r0, [%r1]\nexit', { maps: [vm.maps.byFd(1)!, data] }).run())
+      .toBe(0x1122334455667788n);
+    // Resolved at load: the program holds plain constants.
+    expect(vm.load('lddw %r0, map_idx 0\nexit', { maps: [data] }).disassemble()).toBe(`lddw %r0, 0x${data.pointer.toString(16)}\nexit\n`);
+  });
+
+  it('bytecode is resolved the same way', () => {
+    const vm = new Vm({ engine });
+    vm.createMap({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 });
+    expect(vm.load(assemble('lddw %r0, map_fd 1\nexit')).run()).toBe(0xfe000001n);
+    expect(() => vm.load(assemble('lddw %r0, map_fd 2\nexit'))).toThrow(ValidationError);
+  });
+
+  it('references that name nothing are ValidationErrors at their pc', () => {
+    const vm = new Vm({ engine });
+    vm.createMap({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4 });
+    const array = vm.createMap({ type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+    const fails = (src: string, maps?: never[]): ValidationError => {
+      try {
+        vm.load(src, maps === undefined ? {} : { maps });
+      } catch (e) {
+        return e as ValidationError;
+      }
+      throw new Error('loaded');
+    };
+    const cases: ReadonlyArray<readonly [string, string, RegExp]> = [
+      ['lddw %r1, map_fd 3', 'UNKNOWN_MAP_FD', /unresolved lddw src 1 \(map_fd\): no map has fd 3 at pc 1: lddw %r1, map_fd 3/],
+      ['lddw %r1, map_fd 1, 4', 'BAD_LDDW_SECOND', /second slot's imm must be 0/],
+      ['lddw %r1, map_value 1, 0', 'BAD_MAP_VALUE', /no direct value address/],
+      ['lddw %r1, map_value 2, 8', 'BAD_MAP_VALUE', /offset 8 is outside/],
+      ['lddw %r1, map_value 9, 0', 'UNKNOWN_MAP_FD', /no map has fd 9/],
+      ['lddw %r1, map_idx 0', 'UNKNOWN_MAP_INDEX', /no map at index 0 \(load\(\) was given 0\)/],
+      ['lddw %r1, map_idx_value 1, 0', 'UNKNOWN_MAP_INDEX', /no map at index 1/],
+      ['lddw %r1, btf_var 7', 'UNRESOLVED_LDDW', /unresolved lddw src 3/],
+    ];
+    for (const [insn, code, message] of cases) {
+      const e = fails(`mov %r0, 0\n${insn}\nexit`);
+      expect(e).toBeInstanceOf(ValidationError);
+      expect(e).toMatchObject({ code, pc: 1 });
+      expect(e.message).toMatch(message);
+    }
+    // The first failing pc wins, whichever pass finds it.
+    expect(fails('lddw %r1, map_fd 3\ncall 9999\nexit')).toMatchObject({ code: 'UNKNOWN_MAP_FD', pc: 0 });
+    expect(fails('call 9999\nlddw %r1, map_fd 3\nexit')).toMatchObject({ code: 'UNKNOWN_HELPER', pc: 0 });
+    expect(fails('lddw %r1, map_fd 3\nlddw %r1, map_fd 4\nexit')).toMatchObject({ pc: 0 });
+    expect(() => vm.load('exit', { maps: [new Vm().createMap({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 })] }))
+      .toThrow(UsageError);
+    expect(() => vm.load('exit', { maps: [null as never] })).toThrow(UsageError);
+    expect(array.fd).toBe(2);
+  });
+
+  it('runs a program on an XDP context: r1 = xdp_md, packet loads read the packet', () => {
+    const vm = new Vm({ engine });
+    const packet = Uint8Array.from({ length: 60 }, (_, i) => i);
+    const xdp = new XdpContext(vm.memory, packet);
+    try {
+      // data_end - data, then the big-endian u16 at packet offset 12, then both in one value.
+      const prog = vm.load(`
+        mov %r6, %r1
+        ldxw %r2, [%r1+0]
+        ldxw %r3, [%r1+4]
+        sub %r3, %r2
+        ldabsh 12
+        lsh %r0, 16
+        or %r0, %r3
+        exit`);
+      expect(prog.run(xdp)).toBe((0x0c0dn << 16n) | 60n);
+      // xdp_adjust_head(ctx, 2): the packet moves, and packet loads follow it.
+      const adjusted = vm.load('mov %r6, %r1\nmov %r2, 2\ncall 44\nldabsb 0\nexit');
+      expect(adjusted.run(xdp)).toBe(2n);
+      expect(xdp.packetBytes()).toHaveLength(58);
+    } finally {
+      xdp.release();
+    }
   });
 });

@@ -135,6 +135,14 @@ describe('labels, comments and layout', () => {
     expect(slots[1]).toEqual(S(0x06, 0, 0, 0, 1));
   });
 
+  it('takes a standard helper by name, with or without bpf_', () => {
+    expect(assembleSlots('call map_lookup_elem\ncall bpf_tail_call\ncall loop')).toEqual([
+      S(0x85, 0, 0, 0, 1), S(0x85, 0, 0, 0, 12), S(0x85, 0, 0, 0, 181),
+    ]);
+    const e = asmError('mov %r0, 0\ncall map_lookup');
+    expect([e.line, e.column, e.message]).toEqual([2, 6, expect.stringContaining("unknown helper name 'map_lookup'")]);
+  });
+
   it('lddw func takes a label as a pc-relative code address', () => {
     const slots = assembleSlots('lddw %r1, func cb\ncallx %r1\nexit\ncb:\nexit');
     expect(slots[0]).toEqual(S(0x18, 1, 4, 0, 3));

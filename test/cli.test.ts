@@ -112,6 +112,40 @@ describe('ebpf-js run', () => {
     expect(cli(['run', FILTER, '--engine', 'fast']).stderr).toMatch(/--engine must be one of/);
     expect(cli(['frobnicate']).status).toBe(2);
     expect(cli(['help']).stdout).toMatch(/conformance-plugin/);
+    for (const command of ['run', 'jit', 'conformance']) {
+      const help = cli([command, '--help']);
+      expect([help.status, help.stdout]).toEqual([0, expect.stringContaining('--budget N')]);
+    }
+    const helpers = cli(['run', FILTER, '--helpers', 'bpf']);
+    expect(helpers.status).toBe(2);
+    expect(helpers.stderr).toMatch(/--helpers must be linux or conformance/);
+  });
+
+  it('has Linux\'s helpers by default, trace_printk lines on stderr', () => {
+    // trace_printk("ok %d\n", 7, 42), then r0 = bpf_get_smp_processor_id() + 5.
+    writeFileSync(join(tmp, 'printk.asm'), [
+      'lddw %r1, 0x000a6425206b6f', 'stxdw [%r10-8], %r1', 'mov %r1, %r10', 'add %r1, -8', 'mov %r2, 7', 'mov %r3, 42',
+      'call 6', 'call 8', 'add %r0, 5', 'exit', '',
+    ].join('\n'));
+    for (const engine of ['jit', 'interp']) {
+      const r = cli(['run', join(tmp, 'printk.asm'), '--engine', engine]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe('0x5\n');
+      expect(r.stderr).toMatch(/ok 42\n$/);
+    }
+    expect(cli(['help']).stdout).toMatch(/--helpers linux\|conformance/);
+  });
+
+  it('--helpers conformance gives the suite\'s helpers 0-5 instead', () => {
+    // gather_bytes(1, 2, 3, 4, 5) is helper 0 there; Linux has no helper 0.
+    writeFileSync(join(tmp, 'gather.asm'), 'mov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\ncall 0\nexit\n');
+    const r = cli(['run', join(tmp, 'gather.asm'), '--helpers', 'conformance']);
+    expect(r.stdout).toBe('0x102030405\n');
+    const linux = cli(['run', join(tmp, 'gather.asm')]);
+    expect(linux.status).toBe(1);
+    expect(linux.stderr).toMatch(/unknown helper 0 at pc 5/);
+    expect(cli(['jit', join(tmp, 'gather.asm')]).status).toBe(1);
+    expect(cli(['jit', join(tmp, 'gather.asm'), '--helpers', 'conformance']).stdout).toMatch(/CALL\(0, 5/);
   });
 });
 

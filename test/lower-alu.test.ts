@@ -263,4 +263,9 @@ describe('constant folding', () => {
     expect(text('div', 8)).toBe('r1 = r1 >>> 3 | r1h << 29; r1h = r1h >>> 3;');
     expect(text('mul32', 4)).toBe('r1 = r1 << 2; r1h = 0;');
   });
+  it('multiplies halves by a power of two with a shift', () => {
+    // imm -2^31: lo = 2^31 (as uint32), hi = -1; ah * 2^31 is ah << 31, al * 2^31 is al << 31.
+    // The high half of al * 2^31 is al >>> 1: no multiply at all.
+    expect(text('mul', -0x8000_0000)).toBe('r1h = (r1 >>> 1) + (-r1 | 0) + (r1h << 31) | 0; r1 = r1 << 31;');
+  });
 });

@@ -11,6 +11,7 @@ import { lowerMem } from '../codegen/lower-mem.js';
 import { createRuntime } from '../codegen/runtime.js';
 import { interpret } from '../lib/interpreter.js';
 import type { CompileOptions } from '../codegen/context.js';
+import type { HelperFn } from '../lib/runtime.js';
 import { CODE_ADDRESS_BASE } from '../lib/code-address.js';
 import { assembleProgram, both, LAYOUT, makeWorld, runReference, type Outcome, type RunSetup } from './lower-world.js';
 
@@ -187,6 +188,40 @@ describe('faults match the interpreter (class, code, message, pc, address, size,
   });
 });
 
+// Checked accesses share a per-function cache of the last slot's table
+// entries (lower-mem.ts): it must follow accesses from slot to slot and
+// forget everything at calls, where a helper may unmap and map regions.
+describe('the slot cache', () => {
+  /** Helper 1: unmaps the data region and maps 8 bytes in its place (the lowest free slot, data's). */
+  const REMAP: HelperFn = (_r1, _r2, _r3, _r4, _r5, ctx) => {
+    const data = ctx.memory.regions().find((r) => r.name === 'data')!;
+    ctx.memory.unmap(data);
+    const small = ctx.memory.map(new Uint8Array(8).fill(0xab), { name: 'small' });
+    if (small.base !== data.base) throw new Error('test setup: the new region did not take the data slot');
+    return 0n;
+  };
+  const helpers = new Map([[1, REMAP]]);
+
+  it('follows one register from region to region (limits and write limits of each)', () => {
+    same(`${lddw(3, RO)}\nldxdw %r0, [%r3+8]\nmov %r3, %r1\nldxdw %r4, [%r3+56]\nstxdw [%r3+0], %r0\n${lddw(3, LAYOUT.packet)}\nstw [%r3+28], 7`);
+    // A store to the read-only region right after a load from it (same slot, cached) faults.
+    expect(same(`${lddw(3, RO)}\nldxb %r0, [%r3+0]\nstb [%r3+1], 1`).error).toMatchObject({ name: 'MemoryAccessError', pc: 3 });
+    // Past the end of a cached slot's region, and back into another one.
+    expect(same('ldxb %r0, [%r1+63]\nldxb %r0, [%r1+64]').error).toMatchObject({ pc: 1 });
+    same(`ldxb %r0, [%r1+63]\n${lddw(2, RO)}\nldxb %r4, [%r2+15]\nldxb %r5, [%r1+0]`);
+  });
+  it('is emptied after a helper call: a region replaced in the same slot is seen', () => {
+    const ref = same('ldxb %r6, [%r1+0]\nmov %r7, %r1\ncall 1\nldxb %r8, [%r7+7]\nldxb %r9, [%r7+8]', '', { helpers });
+    expect(ref.error).toMatchObject({ name: 'MemoryAccessError', pc: 4 });
+    same('ldxb %r6, [%r1+0]\nmov %r7, %r1\ncall 1\nldxb %r0, [%r7+7]', '', { helpers });
+  });
+  it('is emptied after a local call whose callee calls the helper', () => {
+    const funcs = 'f1:\ncall 1\nexit';
+    const ref = same('ldxb %r6, [%r1+16]\nmov %r7, %r1\ncall local f1\nldxb %r8, [%r7+16]', funcs, { helpers });
+    expect(ref.error).toMatchObject({ name: 'MemoryAccessError', pc: 3 });
+  });
+});
+
 describe('packet loads (ldabs, ldind)', () => {
   for (const w of [8, 16, 32] as const) {
     const n = BYTES[w];
@@ -299,7 +334,7 @@ describe('generated code shape', () => {
     for (const insn of ['stxdw [%r10-8], %r1', 'ldxb %r0, [%r10-512]', 'stw [%r10-4], 1']) {
       const src = lowered(insn);
       expect(src).not.toContain('L[i]');
-      expect(src).toMatch(/\bS\.(get|set)/);
+      expect(src).toMatch(/\bsv\.(get|set)/);
     }
     // One byte past the frame either way is checked at run time.
     expect(lowered('ldxb %r0, [%r10-513]')).toContain('L[i]');

@@ -17,7 +17,7 @@ import type { Stmt } from '../codegen/ast.js';
 import { assign, bin, constDecl, fn, id, letDecl, num } from '../codegen/ast.js';
 import { RT, STACK_OFFSET, STATE, TEMPS, functionName, hi, lo, type CompileOptions, type LowerContext } from '../codegen/context.js';
 import { lowerCall, lowerExit } from '../codegen/lower-call.js';
-import { lowerMem } from '../codegen/lower-mem.js';
+import { memoryLocals, cacheResets, lowerMem } from '../codegen/lower-mem.js';
 import { createRuntime } from '../codegen/runtime.js';
 import { assembleSlots } from '../lib/asm.js';
 import { codeAddress } from '../lib/code-address.js';
@@ -162,6 +162,8 @@ function lowerStraight(ctx: LowerContext, insns: readonly Instruction[]): Stmt[]
         break;
       case 'call': case 'call_local': case 'callx':
         out.push(...lowerCall(ctx, insn));
+        // As the emitter does: a call empties the slot caches.
+        out.push(...cacheResets(insns));
         break;
       case 'exit':
         out.push(...lowerExit(ctx, insn));
@@ -188,10 +190,11 @@ export function emitStraight(ctx: LowerContext): Stmt[] {
       letDecl([0, 6, 7, 8, 9].flatMap((r) => [lo(r), hi(r)]), num(0)),
       letDecl([...TEMPS], num(0)),
       constDecl(STACK_OFFSET, bin('-', id('r10'), id(RT.stackBase))),
+      ...memoryLocals(bodyOf(k)),
       ...lowerStraight(ctx, bodyOf(k)),
     ]));
   }
-  return [...decls, ...lowerStraight(ctx, bodyOf(0))];
+  return [...decls, ...memoryLocals(bodyOf(0)), ...lowerStraight(ctx, bodyOf(0))];
 }
 
 /** The same program, lowered by the code under test and run in runSnippet. */

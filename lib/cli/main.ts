@@ -13,11 +13,13 @@ const USAGE = `ebpf-js: a userspace eBPF runtime
 usage: ebpf-js <command> [options]
 
 commands:
-  run FILE [--mem FILE | --mem-hex HEX] [--engine interp|jit] [--repeat N] [--json]
+  run FILE [--mem FILE | --mem-hex HEX] [--engine interp|jit] [--helpers linux|conformance]
+      [--repeat N] [--budget N] [--json]
                            run a program (assembly .asm/.s or raw bytecode), print r0
   asm FILE [-o OUT.bin]    assemble to raw bytecode
   disasm FILE [--pcs]      disassemble raw bytecode
-  jit FILE [--budget]      print the JavaScript the JIT generates for a program
+  jit FILE [--budget] [--helpers linux|conformance]
+                           print the JavaScript the JIT generates for a program
   conformance [--engine interp|jit] PATH...
                            run .data test cases (files or folders)
   conformance-plugin [MEMHEX] [--jit|--interpret]
@@ -30,6 +32,11 @@ function main(argv: string[]): number {
   const out = (s: string) => process.stdout.write(s + '\n');
   const err = (s: string) => process.stderr.write(s + '\n');
   const [command, ...rest] = argv;
+  // `ebpf-js run --help` and the like: the full usage names every command's options.
+  if (command !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    out(USAGE);
+    return 0;
+  }
   try {
     switch (command) {
       case 'run':

@@ -1,16 +1,21 @@
-// `ebpf-js run FILE [--mem FILE | --mem-hex "aa bb"] [--engine E] [--repeat N] [--json]`
+// `ebpf-js run FILE [--mem FILE | --mem-hex "aa bb"] [--engine E] [--helpers linux|conformance]
+//                   [--repeat N] [--budget N] [--json]`
 
 import { conformanceVm } from '../conformance.js';
 import { parseHexBytes } from '../datafile.js';
 import { UsageError } from '../errors.js';
+import { Vm, type EngineName } from '../vm.js';
 import { engineOption, hex, intOption, parse } from './args.js';
 import { isAssemblyPath, readInput, readText } from './io.js';
 
 export const RUN_USAGE = `usage: ebpf-js run FILE [--mem FILE | --mem-hex "aa bb ..."] [--engine interp|jit]
-                   [--repeat N] [--budget N] [--json]
+                   [--helpers linux|conformance] [--repeat N] [--budget N] [--json]
   FILE is assembly (.asm, .s) or raw bytecode (any other name).
   r1 = address of a copy of the memory (0 when none), r2 = its length.
-  Helpers 0-5 of the conformance suite are available (5 unwinds on 0).
+  --helpers linux (the default): Linux's standard helpers by id, e.g.
+  map_lookup_elem (1), trace_printk (6, lines go to stderr), tail_call (12).
+  --helpers conformance: the conformance suite's helpers 0-5 instead (5
+  unwinds on 0).
   Prints r0 in hex. --repeat N runs N more times after one warm-up run.
   --budget N stops a run after N instructions (default 100,000,000), so a
   runaway loop ends with an error instead of hanging.`;
@@ -25,6 +30,7 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
     engine: { type: 'string' },
     repeat: { type: 'string' },
     budget: { type: 'string' },
+    helpers: { type: 'string' },
     json: { type: 'boolean' },
   });
   if (positionals.length !== 1) throw new UsageError(RUN_USAGE);
@@ -38,7 +44,7 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
     : typeof values['mem-hex'] === 'string' ? parseHexBytes(values['mem-hex'])
     : undefined;
 
-  const vm = conformanceVm(engine, budget);
+  const vm = runVm(values.helpers, engine, budget, err);
   const prog = vm.load(isAssemblyPath(file) ? readText(file) : readInput(file));
   // Each run gets its own copy of the memory: a program that writes to it
   // must see the same input every time.
@@ -62,4 +68,11 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
     err(`${repeat} runs, ${nsPerRun.toFixed(1)} ns/run (${engine})`);
   }
   return 0;
+}
+
+/** The Vm of `run` and `jit`: Linux's helpers (trace_printk lines to `err`) or the conformance suite's. */
+export function runVm(helpers: string | boolean | undefined, engine: EngineName, budget: number | undefined, err: (s: string) => void): Vm {
+  if (helpers === undefined || helpers === 'linux') return new Vm({ engine, printk: err, ...(budget === undefined ? {} : { budget }) });
+  if (helpers === 'conformance') return conformanceVm(engine, budget);
+  throw new UsageError('--helpers must be linux or conformance');
 }

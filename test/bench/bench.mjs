@@ -5,7 +5,8 @@
 // time per run, their ratios to native, load/compile cost per instruction)
 // with geometric means, then the compile-throughput lines (a synthetic
 // 10,000-instruction program from bytes to callable function, and a
-// 1,000,000-instruction program that loads and runs).
+// 1,000,000-instruction program that loads and runs), then what a tail call
+// and a map lookup cost (runtime-bench.mjs).
 //
 // Every engine's result must equal the native result (else MISMATCH and
 // exit status 1). Timings are printed, never asserted.
@@ -30,6 +31,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runtimeRows } from './runtime-bench.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BENCH = join(ROOT, 'fixtures', 'bench');
@@ -612,6 +614,20 @@ async function benchmark(opts, { Vm, programBytes, engines, hasJit, programs, tm
     console.log(`compile ${engine}: 1,000,000 insns: ${line}`);
   }
   if (!hasJit) console.log('jit: n/a (not in AVAILABLE_ENGINES yet)');
+
+  // Runtime costs: tail calls and map lookups (skipped with --only, which picks table programs).
+  if (opts.only === undefined) {
+    console.log('');
+    try {
+      const lib = await import(pathToFileURL(join(opts.dist, 'lib', 'index.js')).href);
+      const rowsRt = runtimeRows(lib, engines, (fn) => measure(fn, opts.minMs, opts.warmupMs));
+      for (const r of rowsRt) console.log(`${r.what.padEnd(30)} ${r.engine.padEnd(6)} ${r.ns.toFixed(0).padStart(5)} ns each`);
+      console.log('(run time with the operation minus the same run without it, divided by the number of operations)');
+    } catch (e) {
+      mismatches++;
+      console.log(`runtime costs: FAILED ${e.name}: ${String(e.message).split('\n')[0]}`);
+    }
+  }
   if (mismatches > 0) console.log(`${mismatches} MISMATCH(ES) or FAILURE(S): see above`);
   process.exitCode = mismatches > 0 ? 1 : 0;
 }
