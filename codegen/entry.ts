@@ -13,7 +13,8 @@
 //   function (t, r1, r1h, ..., r5, r5h, p), the callback
 //     (bpf_loop's): calls the function at entry pc t with r1..r5 in a new
 //     frame below the helper's caller (p is the helper call's pc, for a
-//     depth error), runs its tail-call chain if it made one, and returns r0
+//     budget or depth error: with a budget, the count is checked first, as
+//     at any call), runs its tail-call chain if it made one, and returns r0
 //     as above, RET[2] = 2 when the run must end. Only emitted for programs
 //     with subprograms: the main function is never called back.
 //
@@ -27,7 +28,7 @@ import { FRAME_SIZE } from '../lib/runtime.js';
 import type { Program } from '../lib/program.js';
 import { assign, bin, block, bool, brk, call, constDecl, id, ifStmt, index, letDecl, num, ret, switchStmt, type Expr, type Stmt } from './ast.js';
 import { RT, STATE, functionName, hi, lo, type CompileOptions } from './context.js';
-import { chainIfPending } from './lower-call.js';
+import { budgetCheck, chainIfPending } from './lower-call.js';
 import { tailCallers } from './tail-calls.js';
 
 const ENTRY_PARAMS = ['r1', 'r1h', 'r2', 'r2h', 'r10', 'budget', 'c', 'd'] as const;
@@ -87,6 +88,8 @@ function callBody(program: Program, options: CompileOptions): Stmt[] {
   const ctx = { program, options };
   const mayTailCall = (options.tailCallers ?? tailCallers(program)).size > 0;
   return [
+    // A callback is a call: with a budget, the count is checked first, at the helper call's pc (as the interpreter does).
+    ...(options.budget ? [budgetCheck(id('p'))] : []),
     ifStmt(bin('>=', id(STATE.depth), id(STATE.maxDepth)), [{ type: 'ExpressionStatement', expression: call(RT.depthFail, [id('p')]) }]),
     // The helper's caller runs in frame DEPTH; the callback gets the next one down.
     constDecl('r10', bin('-', id(RT.stackTop), bin('*', id(STATE.depth), num(FRAME_SIZE)))),

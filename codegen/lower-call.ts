@@ -39,10 +39,10 @@ import { RT, STATE, functionName, hi, lo, type LowerContext } from './context.js
 import { ex, regOperandAt } from './lower-alu.js';
 import { tailCallers } from './tail-calls.js';
 
-/** `if (COUNT > BUDGET) BUDGETFAIL(pc, BUDGET);` — the budget rule's check (lib/runtime.ts BUDGET_RULE). */
-export function budgetCheck(pc: number): Stmt {
+/** `if (COUNT > BUDGET) BUDGETFAIL(pc, BUDGET);` — the budget rule's check (lib/runtime.ts BUDGET_RULE); pc may be an expression (a callback's p). */
+export function budgetCheck(pc: number | Expr): Stmt {
   return ifStmt(bin('>', id(STATE.count), id(STATE.budget)), [
-    expr(call(RT.budgetFail, [num(pc), id(STATE.budget)])),
+    expr(call(RT.budgetFail, [typeof pc === 'number' ? num(pc) : pc, id(STATE.budget)])),
   ]);
 }
 

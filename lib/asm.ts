@@ -9,7 +9,7 @@
 //   label:                      labels, also `label: insn` on one line
 //   add %r1, 5 / add32 %r1, %r2 / neg %r1 / movsx864 %r0, %r1 / be16 %r1
 //   ja label / ja +3 / ja32 label / jeq %r1, 5, label / jne32 %r1, %r2, -1
-//   call 5 / call map_lookup_elem (a standard helper by name) / call local f / call kfunc 7 / call %r2 (= callx %r2) / exit
+//   call 5 / call map_lookup_elem (a helper by name: standard, or the caller's resolver) / call local f / call kfunc 7 / call %r2 (= callx %r2) / exit
 //   lddw %r0, 0x1122334455667788
 //   lddw %r1, map_fd 3 | map_value 3, 16 | btf_var 7 | func label | map_idx 0
 //        | map_idx_value 0, 8   (lddw pseudo sources 1..6; the optional
@@ -181,9 +181,20 @@ interface Fixup {
   line: number;
 }
 
+/** Options of assembleSlots. */
+export interface AssembleOptions {
+  /**
+   * The helper id of a name in `call NAME`, or undefined for an unknown name.
+   * Default: the standard names (helperIdByName). A Vm passes its own
+   * helper names first, then the standard ones.
+   */
+  resolveHelper?: (name: string) => number | undefined;
+}
+
 /** Everything assembling one program accumulates; local to one call. */
 interface State {
   slots: Slot[];
+  resolveHelper: (name: string) => number | undefined;
   labels: Map<string, { pc: number; line: number }>;
   fixups: Fixup[];
   firstExit: number | undefined;
@@ -234,11 +245,18 @@ function looksLikeRegister(text: string): boolean {
   return text.startsWith('%') || /^r[0-9]+$/.test(text);
 }
 
-/** A helper call's operand: an id, or a standard helper's name (`map_lookup_elem`, `bpf_map_lookup_elem`). */
-function parseHelper(t: Tok, line: number): number {
-  if (!/^[A-Za-z_]\w*$/.test(t.text)) return parseImm32(t, line);
-  const id = helperIdByName(t.text);
+/** What `call NAME` takes as a helper name (anything else is read as a number). */
+export const HELPER_NAME_RE = /^[A-Za-z_]\w*$/;
+
+/**
+ * A helper call's operand: an id, or a name `resolve` knows (by default a
+ * standard helper's: `map_lookup_elem`, `bpf_map_lookup_elem`).
+ */
+function parseHelper(t: Tok, line: number, resolve: State['resolveHelper']): number {
+  if (!HELPER_NAME_RE.test(t.text)) return parseImm32(t, line);
+  const id = resolve(t.text);
   if (id === undefined) fail(`unknown helper name '${t.text}'`, line, t.col);
+  if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff) fail(`helper name '${t.text}' resolves to ${String(id)}, not a helper id`, line, t.col);
   return id;
 }
 
@@ -384,7 +402,7 @@ function encode(c: Candidate, ops: readonly Tok[], line: number, st: State): voi
     switch (role) {
       case 'dst': slot.dst = parseRegister(op, line); break;
       case 'src': slot.src = parseRegister(op, line); break;
-      case 'imm': slot.imm = spec.kind === 'call' ? parseHelper(op, line) : parseImm32(op, line); break;
+      case 'imm': slot.imm = spec.kind === 'call' ? parseHelper(op, line, st.resolveHelper) : parseImm32(op, line); break;
       case 'imm2': imm2 = parseImm32(op, line); break;
       case 'memDst': { const m = parseMemory(op, line); slot.dst = m.reg; slot.off = m.off; break; }
       case 'memSrc': { const m = parseMemory(op, line); slot.src = m.reg; slot.off = m.off; break; }
@@ -496,9 +514,12 @@ function resolve(st: State): void {
 /**
  * Assembles a program to slots (an lddw gives two). Throws AssemblerError,
  * with the 1-based line and column of the offending token, and nothing else.
+ * `options.resolveHelper` names the helpers `call NAME` may use (default:
+ * the standard names).
  */
-export function assembleSlots(text: string): Slot[] {
-  const st: State = { slots: [], labels: new Map(), fixups: [], firstExit: undefined };
+export function assembleSlots(text: string, options: AssembleOptions = {}): Slot[] {
+  const resolveHelper = options.resolveHelper ?? helperIdByName;
+  const st: State = { slots: [], resolveHelper, labels: new Map(), fixups: [], firstExit: undefined };
   text.split('\n').forEach((source, i) => assembleLine(source.replace(/\r$/, ''), i + 1, st));
   resolve(st);
   return st.slots;

@@ -8,7 +8,7 @@ export {
   TAIL_CALL_HELPER, DEFAULT_MAX_TAIL_CALLS, TAIL_CALL_BAD_INDEX, TAIL_CALL_LIMIT, TAIL_CALL_EMPTY,
 } from './tail-call.js';
 export * from './maps/index.js';
-export { standardHelpers, helperIdByName, HelperEnv, JIFFIES_HZ, TASK_COMM_LEN } from './helpers/index.js';
+export { standardHelpers, helperIdByName, HelperEnv, JIFFIES_HZ, TASK_COMM_LEN, PRINTK_KEEP } from './helpers/index.js';
 export type { StandardHelper, HelperEnvOptions } from './helpers/index.js';
 export { XdpContext, XDP_MD, XDP_MD_SIZE, XDP_PACKET_HEADROOM } from './xdp.js';
 export type { XdpOptions } from './xdp.js';

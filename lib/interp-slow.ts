@@ -154,7 +154,10 @@ export function callHelper(
   return id === env.unwindHelper && r0 === 0n;
 }
 
-/** A helper's return value as a u64: bigint wraps, a safe integer wraps (two's complement), void is 0. */
+/**
+ * A helper's return value as a u64: bigint wraps, a safe integer wraps (two's
+ * complement), void (undefined) is 0; anything else is a HelperError.
+ */
 export function normalizeHelperResult(result: unknown, pc: number, id: number): bigint {
   if (typeof result === 'bigint') return u64(result);
   if (typeof result === 'number') {
@@ -162,7 +165,16 @@ export function normalizeHelperResult(result: unknown, pc: number, id: number): 
     return u64(BigInt(result));
   }
   if (result === undefined) return 0n;
-  throw new HelperError(`returned a ${result === null ? 'null' : typeof result}, not a number or bigint`, pc, id);
+  // Anything else (null, a string, an object, a boolean...) is the helper's bug, never a silent 0.
+  throw new HelperError(`returned ${describeKind(result)}, not a number or bigint`, pc, id);
+}
+
+/** `null`, `an array`, `an object`, `a string`...: what a helper returned, for its error. */
+function describeKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  const kind = typeof value;
+  return kind === 'object' ? 'an object' : `a ${kind}`;
 }
 
 /** The message of a non-EbpfError a helper threw (shared with the JIT's runtime). */

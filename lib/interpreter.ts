@@ -95,7 +95,8 @@ function workspace(prepared: PreparedProgram, maxCallDepth: number): Workspace {
 /**
  * What a helper's ctx.run.callFunction reaches while this program runs: the
  * function at a code address, run in a new frame below the helper's caller
- * (the depth limit and the budget apply), its r0 returned. A tail call in the
+ * (the depth limit and the budget apply: the budget is checked before each
+ * callback, as at any call), its r0 returned. A tail call in the
  * callback replaces the callback, as in a subprogram.
  */
 class Callbacks implements CallbackHost {
@@ -105,6 +106,10 @@ class Callbacks implements CallbackHost {
     const { prepared, env } = this;
     const pc = state.helperPc;
     const target = callbackTarget(address, prepared.functions, pc);
+    // A callback is a call: the budget is checked before it, at the helper
+    // call's pc, so a helper calling back a straight-line function in a loop
+    // (bpf_loop) still stops (the JIT's callback function does the same).
+    if (state.executed > state.budget) throw new BudgetExceededError(pc, state.budget);
     const frame = state.helperFrame + 1;
     if (frame > env.maxCallDepth) throw depthExceeded(env.maxCallDepth, pc);
     const ws = workspace(prepared, env.maxCallDepth);

@@ -13,7 +13,7 @@
 // a helper that starts another run gets a UsageError.
 
 import { compileProgram, jitSource, type CompiledProgram } from '../codegen/compile.js';
-import { assembleSlots } from './asm.js';
+import { HELPER_NAME_RE, assembleSlots } from './asm.js';
 import { disassemble } from './disasm.js';
 import { UsageError, ValidationError } from './errors.js';
 import { HelperEnv, helperIdByName, standardHelpers } from './helpers/index.js';
@@ -82,6 +82,10 @@ export class Vm {
   /** What standard helpers ask the host for: clocks, random numbers, task ids, printk lines. */
   readonly env: HelperEnv;
   private readonly helpers = new Map<number, HelperFn>();
+  /** Names of helpers of the user's own (registerHelper's `name` option), for `call NAME` in assembly. */
+  private readonly helperNames = new Map<string, number>();
+  /** How vm.load's assembler resolves `call NAME`: this Vm's own names, then the standard ones. */
+  private readonly resolveHelper = (name: string): number | undefined => this.helperNames.get(name) ?? helperIdByName(name);
   private readonly options: {
     readonly engine: EngineName; readonly maxInstructions: number; readonly maxCallDepth: number; readonly cpus: number;
   };
@@ -134,15 +138,27 @@ export class Vm {
 
   /**
    * Registers (or replaces) a helper, by id or by standard name
-   * ('map_lookup_elem' or 'bpf_map_lookup_elem'; a helper of your own needs
-   * an id). Programs loaded afterwards may call it. Helper 12 (tail_call) is
-   * the engines' own and cannot be replaced.
+   * ('map_lookup_elem' or 'bpf_map_lookup_elem'). Programs loaded afterwards
+   * may call it. Helper 12 (tail_call) is the engines' own and cannot be
+   * replaced.
+   *
+   * A helper of your own takes an id, and may take a name too:
+   * `vm.registerHelper(0x10000, fn, { name: 'add_two' })`. Assembly loaded
+   * by this Vm (`vm.load`) may then write `call add_two`: `call NAME` looks
+   * in this Vm's own names first, then in the standard names. A name is a C
+   * identifier that is not a register (`r1`), names one id for the Vm's
+   * life, and may not be a standard helper's name (with or without `bpf_`)
+   * unless the id is that helper's: anything else is a UsageError. Names do
+   * not reach the plain `assemble()`, which knows the standard names only.
    */
-  registerHelper(idOrName: number | string, fn: HelperFn): this {
+  registerHelper(idOrName: number | string, fn: HelperFn, options: { name?: string } = {}): this {
+    if (typeof options !== 'object' || options === null) throw new UsageError('registerHelper options must be an object');
     let id: number;
     if (typeof idOrName === 'string') {
       const found = helperIdByName(idOrName);
-      if (found === undefined) throw new UsageError(`unknown helper name '${idOrName}': register a helper of your own by id`);
+      if (found === undefined) {
+        throw new UsageError(`unknown helper name '${idOrName}': register a helper of your own by id (with { name } to call it by name)`);
+      }
       id = found;
     } else {
       checkHelperId(idOrName);
@@ -150,8 +166,24 @@ export class Vm {
     }
     if (id === TAIL_CALL_HELPER) throw new UsageError('helper 12 (tail_call) is built into the engines and cannot be replaced');
     if (typeof fn !== 'function') throw new UsageError(`helper ${id} must be a function`);
+    const { name } = options;
+    if (name !== undefined) this.checkHelperName(name, id);
     this.helpers.set(id, fn);
+    if (name !== undefined) this.helperNames.set(name, id);
     return this;
+  }
+
+  /** Throws UsageError unless `name` may name helper `id` (see registerHelper). */
+  private checkHelperName(name: unknown, id: number): void {
+    if (typeof name !== 'string' || !HELPER_NAME_RE.test(name) || /^r[0-9]+$/.test(name)) {
+      throw new UsageError(`helper name ${JSON.stringify(name)} must be an identifier ([A-Za-z_][A-Za-z0-9_]*) other than a register`);
+    }
+    const standard = helperIdByName(name);
+    if (standard !== undefined && standard !== id) {
+      throw new UsageError(`helper name '${name}' is the standard name of helper ${standard}, not of ${id}`);
+    }
+    const own = this.helperNames.get(name);
+    if (own !== undefined && own !== id) throw new UsageError(`helper name '${name}' already names helper ${own}`);
   }
 
   /** Marks helper `id` as the unwind-on-success helper (undefined: none). */
@@ -191,7 +223,7 @@ export class Vm {
       helperExists: (id: number) => id === TAIL_CALL_HELPER || this.helpers.has(id),
     };
     let slots: readonly Slot[];
-    if (typeof source === 'string') slots = assembleSlots(source);
+    if (typeof source === 'string') slots = assembleSlots(source, { resolveHelper: this.resolveHelper });
     else if (source instanceof Uint8Array) {
       // Only bytes that decode to a well-sized program are decoded here; the
       // validator reports the others without allocating for them.
@@ -272,17 +304,37 @@ export class Vm {
       maxCallDepth: this.options.maxCallDepth, stackTop: this.stack.end, r1: context.r1, r2: context.r2, packet: context.packet,
     };
     this.running = true;
+    let r0: bigint;
     try {
       // An unwound run returns r0 = 0 (runChain leaves 0 in both halves).
-      return lddwValue(runChain(state), state.r0h);
+      r0 = lddwValue(runChain(state), state.r0h);
     } catch (e) {
       // A callback ended the run (unwind-on-success): r0 = 0, as anywhere else.
-      if (e instanceof RunEnded) return 0n;
-      throw e;
-    } finally {
-      this.running = false;
-      state.host = undefined;
-      if (region !== undefined) this.memory.unmap(region);
+      if (!(e instanceof RunEnded)) {
+        this.endRun(region, false);
+        throw e;
+      }
+      r0 = 0n;
+    }
+    this.endRun(region, true);
+    return r0;
+  }
+
+  /**
+   * After a run, however it ended (exit, fault, budget, a helper's error):
+   * the Vm is free again, the input is unmapped, and what the run left
+   * pending in maps (ring-buffer reservations) is discarded. An error from
+   * that last step (an onRecord callback's) is thrown only when the run
+   * itself succeeded (`ok`): otherwise the run's own error wins.
+   */
+  private endRun(region: Region | undefined, ok: boolean): void {
+    this.running = false;
+    this.state.host = undefined;
+    if (region !== undefined) this.memory.unmap(region);
+    try {
+      this.maps.endRun();
+    } catch (e) {
+      if (ok) throw e;
     }
   }
 }

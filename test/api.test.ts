@@ -214,6 +214,118 @@ describe.each(AVAILABLE_ENGINES)('helpers on %s', (engine) => {
     expect(lines[0]).toContain('hi 42');
   });
 
+  it('a helper result that is not an integer (nor undefined) is a HelperError, never a silent 0', () => {
+    const results: Array<[unknown, string]> = [
+      [{}, 'an object'], [[], 'an array'], [null, 'null'], ['7', 'a string'], [true, 'a boolean'], [Symbol('s'), 'a symbol'],
+      [() => 1, 'a function'], [Promise.resolve(1), 'an object'], [new Number(3), 'an object'], [1.5, 'not a safe integer'],
+      [NaN, 'not a safe integer'], [Infinity, 'not a safe integer'], [2 ** 53, 'not a safe integer'],
+    ];
+    for (const [result, what] of results) {
+      const vm = new Vm({ engine, helpers: { 1000: () => result as bigint } });
+      let e: unknown;
+      try {
+        vm.load('mov %r0, 5\ncall 1000\nexit').run();
+      } catch (err) {
+        e = err;
+      }
+      expect(e, String(what)).toBeInstanceOf(HelperError);
+      expect(e).toMatchObject({ pc: 1, helper: 1000, message: expect.stringContaining(what) });
+    }
+    // What is allowed: integers (number or bigint, wrapped to u64) and undefined (0).
+    for (const [result, r0] of [[undefined, 0n], [-1, 2n ** 64n - 1n], [-1n, 2n ** 64n - 1n], [2 ** 53 - 1, 2n ** 53n - 1n]] as const) {
+      expect(new Vm({ engine, helpers: { 1000: () => result } }).load('mov %r0, 5\ncall 1000\nexit').run()).toBe(r0);
+    }
+  });
+
+  it('ends every run with maps.endRun(), however the run ends', () => {
+    const vm = new Vm({ engine, budget: 100, helpers: { 1000: () => { throw new Error('no'); } } });
+    let ended = 0;
+    const real = vm.maps.endRun.bind(vm.maps);
+    vm.maps.endRun = () => {
+      ended++;
+      real();
+    };
+    const runs: Array<[string, boolean]> = [
+      ['mov %r0, 1\nexit', false], // exit
+      ['ldxb %r0, [%r0]\nexit', true], // fault
+      ['mov %r0, 0\nl:\nadd %r0, 1\nja l', true], // budget
+      ['call 1000\nexit', true], // a helper's error
+    ];
+    for (const [src, throws] of runs) {
+      const prog = vm.load(src);
+      if (throws) expect(() => prog.run(new Uint8Array(4))).toThrow();
+      else prog.run(new Uint8Array(4));
+    }
+    expect(ended).toBe(4);
+    // Not for a run refused before it starts (a nested run): the outer run's state is not the inner's to end.
+    vm.registerHelper(1001, () => vm.load('exit').run());
+    expect(() => vm.load('call 1001\nexit').run()).toThrow(/do not nest/);
+    expect(ended).toBe(5);
+    // An error of endRun itself surfaces when the run succeeded, and gives way to the run's own error.
+    vm.maps.endRun = () => {
+      throw new Error('endRun failed');
+    };
+    expect(() => vm.load('mov %r0, 1\nexit').run()).toThrow(/endRun failed/);
+    expect(() => vm.load('mov %r0, 0\nl:\nadd %r0, 1\nja l').run()).toThrow(BudgetExceededError);
+    vm.maps.endRun = real;
+    expect(vm.load('mov %r0, 3\nexit').run()).toBe(3n);
+  });
+
+  it('a ring-buffer reservation left pending when a run ends is discarded', () => {
+    const vm = new Vm({ engine });
+    const rb = vm.createMap({ type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: 4096 });
+    const records: Uint8Array[] = [];
+    rb.onRecord((r: Uint8Array) => records.push(r));
+    // Reserves 8 bytes and exits without submitting; then a second program reserves, writes and submits.
+    const reserve = (submit: boolean) => vm.load(`
+      lddw %r1, map_fd ${rb.fd}
+      mov %r2, 8
+      mov %r3, 0
+      call ringbuf_reserve
+      jeq %r0, 0, out
+      stdw [%r0], 42
+      ${submit ? 'mov %r1, %r0\nmov %r2, 0\ncall ringbuf_submit' : ''}
+    out:
+      mov %r0, 0
+      exit`);
+    reserve(false).run();
+    reserve(true).run();
+    expect(records).toHaveLength(1);
+    expect(records[0]![0]).toBe(42);
+  });
+
+  it('own helpers take a name that assembly loaded by this Vm may call', () => {
+    const vm = new Vm({ engine });
+    vm.registerHelper(0x10000, (a: bigint) => a + 2n, { name: 'add_two' });
+    expect(vm.load('mov %r1, 40\ncall add_two\nexit').run()).toBe(42n);
+    // Standard names still resolve; a standard name for its own id is allowed (it replaces the helper).
+    vm.registerHelper(7, () => 9n, { name: 'get_prandom_u32' });
+    expect(vm.load('call get_prandom_u32\ncall map_lookup_elem\nexit')).toBeDefined();
+    expect(vm.load('call bpf_get_prandom_u32\nexit').run()).toBe(9n);
+    // Re-registering the same id under the same name replaces the function.
+    vm.registerHelper(0x10000, (a: bigint) => a + 3n, { name: 'add_two' });
+    expect(vm.load('mov %r1, 40\ncall add_two\nexit').run()).toBe(43n);
+    // Names are the Vm's own: another Vm and the plain assembler do not know them.
+    expect(() => new Vm({ engine }).load('call add_two\nexit')).toThrow(AssemblerError);
+    expect(() => assemble('call add_two\nexit')).toThrow(/unknown helper name 'add_two'/);
+  });
+
+  it('rejects a helper name that clashes or is not an identifier', () => {
+    const vm = new Vm({ engine });
+    vm.registerHelper(0x10000, () => 0, { name: 'mine' });
+    // A standard name of another id, with or without bpf_.
+    expect(() => vm.registerHelper(0x10001, () => 0, { name: 'map_lookup_elem' })).toThrow(UsageError);
+    expect(() => vm.registerHelper(0x10001, () => 0, { name: 'bpf_map_lookup_elem' })).toThrow(/standard name of helper 1/);
+    // A name this Vm already gave another id.
+    expect(() => vm.registerHelper(0x10001, () => 0, { name: 'mine' })).toThrow(/already names helper 65536/);
+    for (const name of ['', '1x', 'a-b', 'r1', 'has space', 5, null]) {
+      expect(() => vm.registerHelper(0x10001, () => 0, { name: name as string })).toThrow(UsageError);
+    }
+    expect(() => vm.registerHelper(0x10001, () => 0, null as never)).toThrow(UsageError);
+    // A failed registration registers nothing.
+    expect(() => vm.load('call 0x10001\nexit')).toThrow(ValidationError);
+  });
+
   it('a helper cannot start another run of the same Vm', () => {
     const vm = new Vm({ engine });
     const inner = vm.load('mov %r0, 1\nexit');

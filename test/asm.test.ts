@@ -143,6 +143,29 @@ describe('labels, comments and layout', () => {
     expect([e.line, e.column, e.message]).toEqual([2, 6, expect.stringContaining("unknown helper name 'map_lookup'")]);
   });
 
+  it('takes helper names from a resolver when given one; assemble() keeps the standard names', () => {
+    const own = new Map([['add_two', 0x10000], ['lookup', 77]]);
+    const resolveHelper = (name: string): number | undefined => own.get(name);
+    expect(assembleSlots('call add_two\ncall lookup\ncall 5', { resolveHelper })).toEqual([
+      S(0x85, 0, 0, 0, 0x10000), S(0x85, 0, 0, 0, 77), S(0x85, 0, 0, 0, 5),
+    ]);
+    // The resolver replaces the standard names: a caller that wants both asks both.
+    expect(() => assembleSlots('call map_lookup_elem', { resolveHelper })).toThrow(/unknown helper name 'map_lookup_elem'/);
+    expect(() => assembleSlots('call add_two')).toThrow(/unknown helper name 'add_two'/);
+    expect(assemble('call map_lookup_elem')).toEqual(assemble('call 1'));
+    // Whatever the resolver returns must be a helper id: anything else is an AssemblerError at the name.
+    for (const bad of [-1, 1.5, 2 ** 31, NaN]) {
+      let e: unknown;
+      try {
+        assembleSlots('exit\ncall odd', { resolveHelper: () => bad });
+      } catch (err) {
+        e = err;
+      }
+      expect(e).toBeInstanceOf(AssemblerError);
+      expect(e).toMatchObject({ line: 2, column: 6, message: expect.stringContaining('not a helper id') });
+    }
+  });
+
   it('lddw func takes a label as a pc-relative code address', () => {
     const slots = assembleSlots('lddw %r1, func cb\ncallx %r1\nexit\ncb:\nexit');
     expect(slots[0]).toEqual(S(0x18, 1, 4, 0, 3));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryAccessError } from '../lib/errors.js';
+import { HelperEnv, PRINTK_KEEP } from '../lib/helpers/index.js';
 import { makeWorld, PC, type World } from './helpers-world.js';
 
 const TRACE_PRINTK = 6;
@@ -154,5 +155,29 @@ describe('snprintf', () => {
     const w = makeWorld();
     const fmt = w.put(0, 'x');
     expect(() => w.call(SNPRINTF, w.at(4090), 16, fmt, 0, 0)).toThrow(MemoryAccessError);
+  });
+});
+
+describe('printkLines without a sink', () => {
+  it(`keeps the newest PRINTK_KEEP lines and counts the dropped ones`, () => {
+    const env = new HelperEnv({ seed: 1 });
+    expect(PRINTK_KEEP).toBe(10_000);
+    for (let i = 0; i < PRINTK_KEEP + 25; i++) env.printk(`line ${i}`);
+    expect(env.printkLines).toHaveLength(PRINTK_KEEP);
+    expect(env.printkLines[0]).toBe('line 25');
+    expect(env.printkLines.at(-1)).toBe(`line ${PRINTK_KEEP + 24}`);
+    expect(env.printkDropped).toBe(25);
+    env.printkLines.length = 0; // a caller that reads and clears never loses a line
+    env.printk('again');
+    expect(env.printkLines).toEqual(['again']);
+    expect(env.printkDropped).toBe(25);
+  });
+
+  it('stays bounded over a long run of trace_printk calls', () => {
+    const w = makeWorld();
+    for (let i = 0; i < PRINTK_KEEP + 3; i++) printk(w, 'x %d\n', i);
+    expect(w.env.printkLines).toHaveLength(PRINTK_KEEP);
+    expect(w.env.printkLines[0]).toBe('x 3');
+    expect(w.env.printkDropped).toBe(3);
   });
 });

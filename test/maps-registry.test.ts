@@ -5,6 +5,7 @@ import {
   ArrayMap, HashMap, MAP_FLAGS, MAP_POINTER_BASE, MAP_TYPES, MAX_MAP_STORAGE, MapError, MapRegistry,
   type MapDefinition,
 } from '../lib/maps/index.js';
+import { keyIdFunction } from '../lib/maps/codec.js';
 import { setup, thrown, u32 } from './maps-helpers.js';
 
 describe('MapRegistry', () => {
@@ -149,5 +150,94 @@ describe('hostile and invalid definitions', () => {
   it('a definition that is not an object is MapError', () => {
     const { registry } = setup();
     expect(thrown(() => registry.create(null as never))).toBeInstanceOf(MapError);
+  });
+});
+
+describe('value formats', () => {
+  it('an unknown format is a UsageError at every JS entry point, present value or not', () => {
+    const { registry } = setup(2);
+    const hash = registry.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 4 });
+    const pcHash = registry.create({ type: 'percpu_hash', keySize: 4, valueSize: 8, maxEntries: 4 });
+    const array = registry.create({ type: 'array', keySize: 4, valueSize: 8, maxEntries: 4 });
+    const pcArray = registry.create({ type: 'percpu_array', keySize: 4, valueSize: 8, maxEntries: 4 });
+    const queue = registry.create({ type: 'queue', keySize: 0, valueSize: 8, maxEntries: 4 });
+    hash.set(1, 5n);
+    pcHash.set(1, 5n);
+    const bad = 'zz' as 'u64';
+    const calls: [string, () => unknown][] = [
+      ['hash, present', () => hash.get(1, bad)],
+      ['hash, missing', () => hash.get(2, bad)],
+      ['percpu_hash, present', () => pcHash.get(1, bad)],
+      ['percpu_hash, missing', () => pcHash.get(2, bad)],
+      ['array', () => array.get(1, bad)],
+      ['array, past the end', () => array.get(9, bad)],
+      ['percpu_array', () => pcArray.get(1, bad)],
+      ['queue peek, empty', () => queue.peek(bad)],
+      ['queue pop, empty', () => queue.pop(bad)],
+    ];
+    for (const [what, call] of calls) {
+      const error = thrown(call);
+      expect(error, what).toBeInstanceOf(UsageError);
+      expect((error as Error).message, what).toMatch(/unknown format "zz"/);
+    }
+  });
+
+  it('a bad format to pop removes nothing', () => {
+    const { registry } = setup();
+    const queue = registry.create({ type: 'queue', keySize: 0, valueSize: 8, maxEntries: 4 });
+    queue.push(7n);
+    expect(thrown(() => queue.pop('U64' as 'u64'))).toBeInstanceOf(UsageError);
+    expect(queue.size).toBe(1);
+    expect(queue.pop('u64')).toBe(7n);
+  });
+});
+
+describe('the helpers\' fast paths', () => {
+  it('byPointer remembers the last map but forgets a destroyed one', () => {
+    const { registry } = setup();
+    const a = registry.create({ type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+    const b = registry.create({ type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+    expect(registry.byPointer(BigInt(a.pointer))).toBe(a);
+    expect(registry.byPointer(BigInt(a.pointer))).toBe(a);
+    expect(registry.byPointer(BigInt(b.pointer))).toBe(b);
+    registry.destroy(b);
+    expect(registry.byPointer(BigInt(b.pointer))).toBeUndefined();
+    expect(registry.byPointer(b.pointer)).toBeUndefined();
+    expect(registry.byPointer(BigInt(a.pointer) + (1n << 64n))).toBeUndefined();
+    expect(registry.byPointer(BigInt(a.pointer))).toBe(a);
+  });
+
+  it('keyIdFunction reads a key in place: the same id at any offset, whatever bytes follow', () => {
+    for (const size of [1, 3, 4, 5, 7, 8, 9, 16]) {
+      const id = keyIdFunction(size);
+      for (const fill of [0x00, 0xff]) {
+        const key = Uint8Array.from({ length: size }, (_, i) => (i * 37 + size) & 0xff);
+        const around = new Uint8Array(size + 6).fill(fill);
+        around.set(key, 3);
+        expect(id(around, 3), `size ${size}`).toEqual(id(key.slice()));
+        const other = key.slice();
+        other[size - 1] ^= 1;
+        expect(id(other), `size ${size}`).not.toEqual(id(key));
+      }
+    }
+  });
+
+  it('lookupAt gives what lookup gives (hash, LRU, array, per-CPU)', () => {
+    const { registry } = setup(2);
+    const maps = [
+      registry.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 4 }),
+      registry.create({ type: 'lru_hash', keySize: 4, valueSize: 8, maxEntries: 4 }),
+      registry.create({ type: 'percpu_hash', keySize: 4, valueSize: 8, maxEntries: 4 }),
+      registry.create({ type: 'array', keySize: 4, valueSize: 8, maxEntries: 4 }),
+      registry.create({ type: 'percpu_array', keySize: 4, valueSize: 8, maxEntries: 4 }),
+    ];
+    const around = new Uint8Array(12).fill(0xee);
+    for (const map of maps) {
+      if (!(map instanceof ArrayMap) && 'set' in map) (map as HashMap).set(2, 9n);
+      for (const k of [2, 3, 7]) {
+        around.set(u32(k), 5);
+        for (const cpu of [0, 1]) expect(map.lookupAt(around, 5, cpu), `${map.typeName} ${k}`).toBe(map.lookup(u32(k), cpu));
+      }
+    }
   });
 });

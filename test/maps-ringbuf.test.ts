@@ -152,4 +152,73 @@ describe('RINGBUF', () => {
     expect(rb.update(new Uint8Array(0), new Uint8Array(0), 0, 0)).toBeLessThan(0);
     expect(rb.delete(new Uint8Array(0))).toBeLessThan(0);
   });
+
+  describe('reservations left at the end of a run (registry.endRun)', () => {
+    function registryRing(size = 4096) {
+      const { memory, registry } = setup();
+      return { memory, registry, rb: registry.create({ type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: size }) };
+    }
+
+    it('discards them, so later records reach callbacks and drain', () => {
+      const { registry, rb } = registryRing();
+      const got: number[] = [];
+      rb.reserve(8, 0); // never submitted: the run faulted, say
+      rb.onRecord((r) => got.push(r[0]!));
+      expect(rb.output(Uint8Array.of(1), 0)).toBe(0);
+      expect(got).toEqual([]); // held back by the reservation
+      registry.endRun();
+      expect(got).toEqual([1]);
+      expect(rb.output(Uint8Array.of(2), 0)).toBe(0);
+      expect(got).toEqual([1, 2]);
+      expect(rb.query(BPF_RB_AVAIL_DATA)).toBe(0n);
+    });
+
+    it('keeps output from ending in -EAGAIN forever', () => {
+      const { registry, rb } = registryRing();
+      rb.reserve(8, 0);
+      let sent = 0;
+      while (rb.output(new Uint8Array(100), 0) === 0) {
+        sent++;
+        expect(rb.drain()).toEqual([]); // held back by the reservation
+      }
+      expect(rb.output(new Uint8Array(100), 0)).toBe(-EAGAIN);
+      registry.endRun();
+      expect(rb.drain()).toHaveLength(sent);
+      expect(rb.output(Uint8Array.of(7), 0)).toBe(0);
+      expect(rb.drain()).toEqual([Uint8Array.of(7)]);
+    });
+
+    it('wakes a records() iterator; an address discarded this way can no longer be submitted', async () => {
+      const { registry, rb } = registryRing();
+      const address = rb.reserve(4, 0);
+      rb.output(Uint8Array.of(3), 0);
+      const next = rb.records().next();
+      registry.endRun();
+      expect((await next).value).toEqual(Uint8Array.of(3));
+      expect((thrown(() => rb.submit(address, 0)) as MapError).code).toBe('EINVAL');
+    });
+
+    it('releases every ring even when a callback throws, then rethrows the first error', () => {
+      const { registry } = setup();
+      const rings = [0, 1].map(() => registry.create({ type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: 4096 }));
+      for (const rb of rings) {
+        rb.reserve(8, 0);
+        rb.output(Uint8Array.of(1), 0);
+      }
+      const boom = new Error('boom');
+      rings[0]!.onRecord(() => {
+        throw boom;
+      });
+      expect(thrown(() => registry.endRun())).toBe(boom);
+      expect(rings[1]!.drain()).toEqual([Uint8Array.of(1)]);
+      expect(() => registry.endRun()).not.toThrow(); // nothing pending any more
+    });
+
+    it('leaves a destroyed ring alone', () => {
+      const { registry, rb } = registryRing();
+      rb.reserve(8, 0);
+      registry.destroy(rb);
+      expect(() => registry.endRun()).not.toThrow();
+    });
+  });
 });

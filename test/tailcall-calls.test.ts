@@ -232,6 +232,32 @@ describe.each(AVAILABLE_ENGINES)('bpf_loop callbacks on %s', (engine) => {
     expect(BudgetExceededError).toBeDefined();
   });
 
+  it('each callback is a call: the budget is checked before it, so a straight-line callback loop stops', () => {
+    // 2^20 iterations of a 203-instruction callback that calls nothing and jumps nowhere.
+    const cb = `cb:\nmov %r0, 0\n${'add %r0, 1\n'.repeat(200)}mov %r0, 0\nexit`;
+    const src = `mov %r1, 1048576\nlddw %r2, func cb\nmov %r3, 0\nmov %r4, 0\ncall loop\nexit\n${cb}`;
+    const e = thrown(() => new Vm({ engine, budget: 1000 }).load(src).run());
+    expect(e).toBeInstanceOf(BudgetExceededError);
+    // At the loop call's pc (5: lddw takes two slots): 5 instructions, then 5 callbacks (5 + 5 * 203 = 1020 > 1000).
+    expect(e).toMatchObject({ pc: 5, budget: 1000 });
+    // Exactly where the count goes over: with a budget of 5 + 5 * 203, the count is at the budget (not over)
+    // before the 6th callback, which runs; the 7th is refused.
+    let calls = 0;
+    const counting: HelperFn = (fn, _2, _3, _4, _5, ctx) => {
+      for (;;) {
+        ctx.run.callFunction(fn, []);
+        calls++;
+      }
+    };
+    const vm = new Vm({ engine, budget: 5 + 5 * 203, helpers: { 60: counting } });
+    const e2 = thrown(() => vm.load(`mov %r2, 0\nmov %r3, 0\nmov %r4, 0\nlddw %r1, func cb\ncall 60\nexit\n${cb}`).run());
+    expect(e2).toMatchObject({ name: 'BudgetExceededError', pc: 5 });
+    expect(calls).toBe(6);
+    // Without a budget (or within it) nothing changes.
+    expect(new Vm({ engine }).load(src.replace('1048576', '1000')).run()).toBe(1000n);
+    expect(new Vm({ engine, budget: 5 + 1000 * 203 }).load(src.replace('1048576', '1000')).run()).toBe(1000n);
+  });
+
   it('a tail call in a callback replaces the callback', () => {
     const { vm, progs } = world(engine);
     progs.set(0, vm.load('mov %r0, 1\nexit'));

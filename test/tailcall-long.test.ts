@@ -75,10 +75,35 @@ describe.each(AVAILABLE_ENGINES)('long chains on %s', (engine) => {
   });
 });
 
-describe('a million tail calls on the JIT', () => {
-  it('10,000 runs of 100-program chains', () => {
-    const { self, mem, count } = chain('jit', 99);
-    for (let k = 0; k < 10_000; k++) self.run(mem);
-    expect(count()).toBe(1_000_000n);
+describe.each(AVAILABLE_ENGINES)('a million runs of chains on %s', (engine) => {
+  it('run 1,000,000 chains of 3 programs with the same JS stack depth and a flat heap', () => {
+    let depth = 0;
+    let changed = 0;
+    let probing = false;
+    const { self, mem, count } = chain(engine, 2, () => {
+      if (!probing) return;
+      const d = stackDepth();
+      if (depth !== 0 && d !== depth) changed++;
+      depth = d;
+    });
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 200;
+    try {
+      self.run(mem); // warm up
+      globalThis.gc?.();
+      const before = process.memoryUsage().heapUsed;
+      for (let k = 0; k < 1_000_000; k++) {
+        // The stack probe is costly: look at it on 1 run in 1,000.
+        probing = k % 1000 === 0;
+        self.run(mem);
+      }
+      globalThis.gc?.();
+      const growth = process.memoryUsage().heapUsed - before;
+      expect(count()).toBe(3_000_003n);
+      expect(changed).toBe(0);
+      expect(growth).toBeLessThan(32 * 1024 * 1024);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   });
 });

@@ -8,6 +8,8 @@ import { UsageError } from '../errors.js';
 
 /** Linux's CONFIG_HZ default (Kconfig's HZ_250): jiffies per second. */
 export const JIFFIES_HZ = 250;
+/** Lines `printkLines` keeps without a `printk` sink: the newest; older ones are dropped and counted. */
+export const PRINTK_KEEP = 10_000;
 /** TASK_COMM_LEN: a task name holds at most 15 bytes and a NUL. */
 export const TASK_COMM_LEN = 16;
 
@@ -18,7 +20,10 @@ export interface HelperEnvOptions {
   readonly clock?: () => bigint;
   /** ktime_get_boot_ns. Default: the same clock as `clock` (JS cannot see suspend time). */
   readonly bootClock?: () => bigint;
-  /** Receives each trace_printk line (without its final newline). Default: collected in `printkLines`. */
+  /**
+   * Receives each trace_printk line (without its final newline). Default:
+   * collected in `printkLines` (the last PRINTK_KEEP of them).
+   */
   readonly printk?: (line: string) => void;
   /** get_current_pid_tgid: the thread id (low half). Default: the host process id. */
   readonly pid?: number;
@@ -33,8 +38,13 @@ export class HelperEnv {
   readonly tgid: number;
   /** The comm bytes without a NUL (at most TASK_COMM_LEN - 1). */
   readonly comm: Uint8Array;
-  /** trace_printk lines, when no `printk` sink was given. Callers may read and clear it. */
+  /**
+   * trace_printk lines, when no `printk` sink was given: the newest
+   * PRINTK_KEEP, oldest first. Callers may read and clear it.
+   */
   readonly printkLines: string[] = [];
+  /** Lines dropped from the front of `printkLines` to keep it at PRINTK_KEEP. */
+  printkDropped = 0;
   private readonly clock: () => bigint;
   private readonly bootClock: () => bigint;
   private readonly sink: ((line: string) => void) | undefined;
@@ -79,8 +89,17 @@ export class HelperEnv {
 
   /** Delivers one trace_printk line. */
   printk(line: string): void {
-    if (this.sink !== undefined) this.sink(line);
-    else this.printkLines.push(line);
+    if (this.sink !== undefined) {
+      this.sink(line);
+      return;
+    }
+    const lines = this.printkLines;
+    lines.push(line);
+    // A loop (not one shift) in case a caller pushed lines of its own.
+    while (lines.length > PRINTK_KEEP) {
+      lines.shift();
+      this.printkDropped++;
+    }
   }
 }
 

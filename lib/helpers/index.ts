@@ -19,7 +19,7 @@ import { timeHelpers } from './time.js';
 import type { StandardHelper } from './common.js';
 
 export type { StandardHelper } from './common.js';
-export { HelperEnv, JIFFIES_HZ, TASK_COMM_LEN, type HelperEnvOptions } from './env.js';
+export { HelperEnv, JIFFIES_HZ, PRINTK_KEEP, TASK_COMM_LEN, type HelperEnvOptions } from './env.js';
 
 const ALL: readonly StandardHelper[] = Object.freeze(
   [

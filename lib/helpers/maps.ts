@@ -6,12 +6,19 @@
 
 import { EINVAL } from '../errno.js';
 import type { HelperFn } from '../runtime.js';
-import { helper, mapArg, mapBytes, type StandardHelper } from './common.js';
+import { EMPTY, helper, mapArg, mapBytes, type StandardHelper } from './common.js';
 
-/** void *bpf_map_lookup_elem(map, key): the value's address, or 0 (NULL). */
+/**
+ * void *bpf_map_lookup_elem(map, key): the value's address, or 0 (NULL).
+ * The hottest helper: the key is read in place (lookupAt) rather than
+ * through a view, and the map skips the size checks this call guarantees.
+ */
 const lookup: HelperFn = (map, key, _3, _4, _5, ctx) => {
   const m = mapArg(ctx, map, 'map_lookup_elem', 1);
-  return m.lookup(mapBytes(ctx, key, m.keySize), ctx.run.cpu);
+  const size = m.keySize;
+  if (size === 0) return m.lookup(EMPTY, ctx.run.cpu);
+  const region = ctx.memory.resolve(key, size, 'load', ctx.pc);
+  return m.lookupAt(region.bytes, Number(key) - region.base, ctx.run.cpu);
 };
 
 /** long bpf_map_update_elem(map, key, value, u64 flags) */

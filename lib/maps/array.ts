@@ -9,7 +9,7 @@
 
 import { E2BIG, EEXIST, EINVAL, EPERM } from '../errno.js';
 import { BpfMap, type MapContext } from './base.js';
-import { decode, indexOf, toBytes, u32At, type BytesInput, type Decoded, type ValueFormat } from './codec.js';
+import { checkFormat, decode, indexOf, toBytes, u32At, type BytesInput, type Decoded, type ValueFormat } from './codec.js';
 import type { ValidDefinition } from './definition.js';
 import { MapError } from './error.js';
 import { perCpuValues } from './percpu.js';
@@ -30,9 +30,13 @@ export abstract class ArrayTable<V> extends BpfMap {
 
   override lookup(key: Uint8Array, cpu: number): number {
     this.checkKey(key);
-    const index = u32At(key);
-    if (index >= this.maxEntries) return 0;
     this.checkCpu(cpu);
+    return this.lookupAt(key, 0, cpu);
+  }
+
+  override lookupAt(bytes: Uint8Array, offset: number, cpu: number): number {
+    const index = u32At(bytes, offset);
+    if (index >= this.maxEntries) return 0;
     return this.store.address(index, this.copies === 1 ? 0 : cpu);
   }
 
@@ -123,6 +127,7 @@ export class ArrayMap extends ArrayTable<Uint8Array> {
   get(index: BytesInput): Uint8Array | undefined;
   get<F extends ValueFormat>(index: BytesInput, format: F): Decoded<F> | undefined;
   get(index: BytesInput, format: ValueFormat = 'bytes'): Uint8Array | number | bigint | undefined {
+    checkFormat(format, `map ${this.name}: get`);
     const i = this.jsIndex(index);
     return i === undefined ? undefined : decode(this.store.view(i, 0), format, `map ${this.name}: value`);
   }
@@ -148,6 +153,7 @@ export class PerCpuArrayMap extends ArrayTable<Uint8Array[]> {
   get(index: BytesInput): Uint8Array[] | undefined;
   get<F extends ValueFormat>(index: BytesInput, format: F): Decoded<F>[] | undefined;
   get(index: BytesInput, format: ValueFormat = 'bytes'): (Uint8Array | number | bigint)[] | undefined {
+    checkFormat(format, `map ${this.name}: get`);
     const i = this.jsIndex(index);
     if (i === undefined) return undefined;
     return Array.from({ length: this.copies }, (_, cpu) => decode(this.store.view(i, cpu), format, `map ${this.name}: value`));

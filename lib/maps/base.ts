@@ -83,6 +83,16 @@ export abstract class BpfMap {
     return 0;
   }
 
+  /**
+   * The lookup helpers call: the key is the keySize bytes at `offset` of
+   * `bytes` (the program memory's region, read in place: no view is made),
+   * and `cpu` is the run's, which the Vm has checked. Maps on the hot path
+   * override it to skip lookup's argument checks; the result is lookup's.
+   */
+  lookupAt(bytes: Uint8Array, offset: number, cpu: number): number {
+    return this.lookup(bytes.subarray(offset, offset + this.keySize), cpu);
+  }
+
   /** BPF side (bpf_map_update_elem): 0 or a negative errno. The map copies key and value. */
   update(key: Uint8Array, value: Uint8Array, flags: number, cpu: number): number {
     return -EOPNOTSUPP;

@@ -16,7 +16,7 @@
 
 import { E2BIG, ENOENT, EPERM } from '../errno.js';
 import { BpfMap, type MapContext } from './base.js';
-import { keyIdFunction, toBytes, type BytesInput, type KeyId } from './codec.js';
+import { keyIdFunction, toBytes, type BytesInput, type KeyId, type KeyIdFn } from './codec.js';
 import type { ValidDefinition } from './definition.js';
 import { ValueStore } from './store.js';
 import { checkUpdateFlags, existenceError } from './update-flags.js';
@@ -34,7 +34,7 @@ export type ValueWriter = (element: number, fresh: boolean) => void;
 export abstract class HashTable<V> extends BpfMap {
   protected readonly store: ValueStore;
   private readonly index = new Map<KeyId, HashEntry>();
-  private readonly keyId: (key: Uint8Array) => KeyId;
+  private readonly keyId: KeyIdFn;
   private readonly lru: boolean;
   /** Copies of the value per element: cpus for per-CPU maps, else 1. */
   protected readonly copies: number;
@@ -49,9 +49,15 @@ export abstract class HashTable<V> extends BpfMap {
 
   override lookup(key: Uint8Array, cpu: number): number {
     this.checkKey(key);
-    const entry = this.find(key, this.lru);
-    if (entry === undefined) return 0;
     this.checkCpu(cpu);
+    return this.lookupAt(key, 0, cpu);
+  }
+
+  override lookupAt(bytes: Uint8Array, offset: number, cpu: number): number {
+    const id = this.keyId(bytes, offset);
+    const entry = this.index.get(id);
+    if (entry === undefined) return 0;
+    if (this.lru) this.touch(id, entry);
     return this.store.address(entry.element, this.copies === 1 ? 0 : cpu);
   }
 
@@ -129,11 +135,14 @@ export abstract class HashTable<V> extends BpfMap {
   protected find(key: Uint8Array, touch: boolean): HashEntry | undefined {
     const id = this.keyId(key);
     const entry = this.index.get(id);
-    if (entry !== undefined && touch) {
-      this.index.delete(id);
-      this.index.set(id, entry);
-    }
+    if (entry !== undefined && touch) this.touch(id, entry);
     return entry;
+  }
+
+  /** Makes `id` the most recently used key. */
+  private touch(id: KeyId, entry: HashEntry): void {
+    this.index.delete(id);
+    this.index.set(id, entry);
   }
 
   /**

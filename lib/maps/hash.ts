@@ -8,7 +8,7 @@
 // (EEXIST, ENOENT, E2BIG, EINVAL), `delete` returns 0 or -ENOENT.
 
 import type { MapContext } from './base.js';
-import { decode, toBytes, type BytesInput, type Decoded, type ValueFormat } from './codec.js';
+import { checkFormat, decode, toBytes, type BytesInput, type Decoded, type ValueFormat } from './codec.js';
 import type { ValidDefinition } from './definition.js';
 import { HashTable } from './hash-table.js';
 import { perCpuValues } from './percpu.js';
@@ -24,6 +24,7 @@ export class HashMap extends HashTable<Uint8Array> {
   get(key: BytesInput): Uint8Array | undefined;
   get<F extends ValueFormat>(key: BytesInput, format: F): Decoded<F> | undefined;
   get(key: BytesInput, format: ValueFormat = 'bytes'): Uint8Array | number | bigint | undefined {
+    checkFormat(format, `map ${this.name}: get`);
     const entry = this.find(this.jsKey(key), false);
     return entry && decode(this.store.view(entry.element, 0), format, `map ${this.name}: value`);
   }
@@ -54,6 +55,7 @@ export class PerCpuHashMap extends HashTable<Uint8Array[]> {
   get(key: BytesInput): Uint8Array[] | undefined;
   get<F extends ValueFormat>(key: BytesInput, format: F): Decoded<F>[] | undefined;
   get(key: BytesInput, format: ValueFormat = 'bytes'): (Uint8Array | number | bigint)[] | undefined {
+    checkFormat(format, `map ${this.name}: get`);
     const entry = this.find(this.jsKey(key), false);
     if (entry === undefined) return undefined;
     return Array.from({ length: this.copies }, (_, cpu) =>

@@ -10,7 +10,7 @@
 
 import { E2BIG, EINVAL, ENOENT, EOPNOTSUPP } from '../errno.js';
 import { BpfMap, type MapContext } from './base.js';
-import { keyIdFunction, toBytes, u32At, type BytesInput, type KeyId } from './codec.js';
+import { keyIdFunction, toBytes, u32At, type BytesInput, type KeyId, type KeyIdFn } from './codec.js';
 import type { ValidDefinition } from './definition.js';
 import { MapError } from './error.js';
 import { FdArray } from './fd-array.js';
@@ -70,7 +70,7 @@ export class ArrayOfMapsMap extends FdArray<BpfMap, BpfMap | number> {
  */
 export class HashOfMapsMap extends BpfMap {
   private readonly index = new Map<KeyId, { readonly key: Uint8Array; readonly map: BpfMap }>();
-  private readonly keyId: (key: Uint8Array) => KeyId;
+  private readonly keyId: KeyIdFn;
   private readonly check: (value: BpfMap | number) => BpfMap;
 
   constructor(def: ValidDefinition, ctx: MapContext) {

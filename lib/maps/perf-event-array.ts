@@ -6,15 +6,30 @@
 // Records wait until JS consumes them (callbacks, iterator, drain). Linux
 // drops samples when a perf buffer is full and counts them as lost; here at
 // most PERF_PENDING_LIMIT bytes may wait: beyond that output returns
-// -ENOSPC and `lost` counts the sample.
+// -ENOSPC and `lost` counts the sample. Each sample is charged what it
+// takes in a Linux perf buffer (perfRecordBytes: an 8-byte record header,
+// the 4-byte raw size, the data, rounded up to 8), so even empty samples
+// use up the limit: at most PERF_PENDING_LIMIT / 16 records wait.
 
 import { E2BIG, ENOSPC } from '../errno.js';
 import { UsageError } from '../errors.js';
 import { Fifo } from './fifo.js';
 import { RecordMap } from './records.js';
 
-/** Bytes of sample data that may wait unconsumed in one perf event array. */
+/** Bytes of records (perfRecordBytes each) that may wait unconsumed in one perf event array. */
 export const PERF_PENDING_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * What a sample of `size` bytes takes in a Linux perf buffer: the
+ * perf_event_header (8 bytes), PERF_SAMPLE_RAW's u32 size and the data,
+ * padded to 8. An empty sample takes 16.
+ */
+export function perfRecordBytes(size: number): number {
+  return 8 + Math.ceil((4 + size) / 8) * 8;
+}
+
+/** Shared by every empty sample (a 0-byte array cannot be written). */
+const NO_DATA = new Uint8Array(0);
 
 export interface PerfRecord {
   /** CPU the program ran on. */
@@ -45,19 +60,20 @@ export class PerfEventArrayMap extends RecordMap<PerfRecord> {
     const slot = index === 'current' ? cpu : index;
     if (!Number.isInteger(slot) || slot < 0) throw new UsageError(`map ${this.name}: bad perf event index ${slot}`);
     if (slot >= this.maxEntries) return -E2BIG;
-    if (this.pendingBytes + data.byteLength > PERF_PENDING_LIMIT) {
+    const bytes = perfRecordBytes(data.byteLength);
+    if (this.pendingBytes + bytes > PERF_PENDING_LIMIT) {
       this.lost++;
       return -ENOSPC;
     }
-    this.pendingBytes += data.byteLength;
-    this.queue.push({ cpu, index: slot, data: data.slice() });
+    this.pendingBytes += bytes;
+    this.queue.push({ cpu, index: slot, data: data.byteLength === 0 ? NO_DATA : data.slice() });
     this.committed();
     return 0;
   }
 
   protected take(): PerfRecord | undefined {
     const record = this.queue.shift();
-    if (record !== undefined) this.pendingBytes -= record.data.byteLength;
+    if (record !== undefined) this.pendingBytes -= perfRecordBytes(record.data.byteLength);
     return record;
   }
 }

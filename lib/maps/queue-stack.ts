@@ -14,7 +14,7 @@
 import { E2BIG, EINVAL, ENOENT } from '../errno.js';
 import { UsageError } from '../errors.js';
 import { BpfMap, type MapContext } from './base.js';
-import { decode, toBytes, type BytesInput, type Decoded, type ValueFormat } from './codec.js';
+import { checkFormat, decode, toBytes, type BytesInput, type Decoded, type ValueFormat } from './codec.js';
 import type { ValidDefinition } from './definition.js';
 import { BPF_ANY, BPF_EXIST } from './types.js';
 
@@ -104,6 +104,7 @@ export class QueueStackMap extends BpfMap {
   }
 
   private peekInto(out: Uint8Array | ValueFormat): number | Uint8Array | bigint | undefined {
+    if (typeof out === 'string') checkFormat(out, `map ${this.name}: pop/peek`); // before pop removes anything
     const next = this.count === 0 ? undefined : this.valueAt(this.lifo ? this.count - 1 : 0);
     if (typeof out === 'string') return next && decode(next, out, `map ${this.name}: value`);
     if (!(out instanceof Uint8Array) || out.byteLength < this.valueSize) {

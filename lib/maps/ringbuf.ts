@@ -12,6 +12,11 @@
 // second half plays that part: a reservation's bytes are always
 // [offset, offset + size) of the region, and submit copies them out.
 //
+// Linux's verifier refuses a program that can exit holding a reservation.
+// Here a run can end anyhow (a fault, the budget, a plain exit), so the
+// registry's endRun() calls discardPending() after every run: a reservation
+// never outlives the run that made it, and cannot wedge the ring.
+//
 // Wakeup flags (BPF_RB_NO_WAKEUP / FORCE_WAKEUP) are accepted and have no
 // effect: every commit notifies. submit/discard of an address that is no
 // pending reservation throws MapError EINVAL (Linux's verifier makes that
@@ -104,6 +109,20 @@ export class RingBufMap extends RecordMap<Uint8Array> {
     this.region.bytes.set(data, address - this.region.base);
     this.submit(address, flags);
     return 0;
+  }
+
+  /**
+   * Discards every reservation not yet submitted or discarded (the end of a
+   * run; see above), so the records behind them can be consumed. Returns how
+   * many there were. Delivers to onRecord callbacks like a discard does.
+   */
+  discardPending(): number {
+    const count = this.reserved.size;
+    if (count === 0) return 0;
+    for (const record of this.reserved.values()) record.state = 'discarded';
+    this.reserved.clear();
+    this.committed();
+    return count;
   }
 
   /** bpf_ringbuf_query: available bytes, ring size, consumer or producer position; 0 for other flags. */
