@@ -36,3 +36,8 @@ export {
   JitError,
   UsageError,
 } from './errors.js';
+export { loadObject, BpfObject, programKind } from './elf/index.js';
+export type { ObjectProgram } from './elf/index.js';
+export { SkbContext, SK_BUFF_SIZE, SKB } from './skb.js';
+export type { SkbOptions } from './skb.js';
+export * from './retcodes.js';

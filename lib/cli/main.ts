@@ -5,6 +5,7 @@
 import { EbpfError } from '../errors.js';
 import { asmCommand, disasmCommand } from './asm.js';
 import { conformanceCommand, conformancePluginCommand, readStdin } from './conformance.js';
+import { INSPECT_USAGE, inspectCommand } from './inspect.js';
 import { jitCommand } from './jit.js';
 import { RUN_USAGE, runCommand } from './run.js';
 
@@ -14,8 +15,9 @@ usage: ebpf-js <command> [options]
 
 commands:
   run FILE [--mem FILE | --mem-hex HEX] [--engine interp|jit] [--helpers linux|conformance]
-      [--repeat N] [--budget N] [--json]
-                           run a program (assembly .asm/.s or raw bytecode), print r0
+      [--repeat N] [--budget N] [--json] [--section NAME | --program NAME] [--ctx xdp|skb|raw]
+                           run a program (assembly .asm/.s, raw bytecode or an ELF .o), print r0
+  inspect FILE.o [--json]  list an ELF object's programs, maps and global data
   asm FILE [-o OUT.bin]    assemble to raw bytecode
   disasm FILE [--pcs]      disassemble raw bytecode
   jit FILE [--budget] [--helpers linux|conformance]
@@ -26,7 +28,9 @@ commands:
                            bpf_conformance plugin: program as hex on stdin
   help                     this text
 
-${RUN_USAGE}`;
+${RUN_USAGE}
+
+${INSPECT_USAGE}`;
 
 function main(argv: string[]): number {
   const out = (s: string) => process.stdout.write(s + '\n');
@@ -41,6 +45,8 @@ function main(argv: string[]): number {
     switch (command) {
       case 'run':
         return runCommand(rest, out, err);
+      case 'inspect':
+        return inspectCommand(rest, out);
       case 'asm':
         return asmCommand(rest, (b) => process.stdout.write(b));
       case 'disasm':

@@ -1,5 +1,5 @@
 // `ebpf-js run FILE [--mem FILE | --mem-hex "aa bb"] [--engine E] [--helpers linux|conformance]
-//                   [--repeat N] [--budget N] [--json]`
+//                   [--repeat N] [--budget N] [--json] [--section S | --program P] [--ctx xdp|skb|raw]`
 
 import { conformanceVm } from '../conformance.js';
 import { parseHexBytes } from '../datafile.js';
@@ -7,10 +7,16 @@ import { UsageError } from '../errors.js';
 import { Vm, type EngineName } from '../vm.js';
 import { engineOption, hex, intOption, parse } from './args.js';
 import { isAssemblyPath, readInput, readText } from './io.js';
+import { isElf, runObject } from './run-object.js';
 
 export const RUN_USAGE = `usage: ebpf-js run FILE [--mem FILE | --mem-hex "aa bb ..."] [--engine interp|jit]
                    [--helpers linux|conformance] [--repeat N] [--budget N] [--json]
-  FILE is assembly (.asm, .s) or raw bytecode (any other name).
+                   [--section NAME | --program NAME] [--ctx xdp|skb|raw]
+  FILE is assembly (.asm, .s), raw bytecode, or an ELF object (clang -target bpf -c):
+  for an object, --section or --program picks the program (needed when it has
+  several), and the memory is the packet of an xdp_md (xdp programs) or
+  __sk_buff (socket, tc, ...) context, or the raw context (--ctx overrides);
+  the result is followed by its name (XDP_PASS, TC_ACT_OK) when it has one.
   r1 = address of a copy of the memory (0 when none), r2 = its length.
   --helpers linux (the default): Linux's standard helpers by id, e.g.
   map_lookup_elem (1), trace_printk (6, lines go to stderr), tail_call (12).
@@ -32,6 +38,9 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
     budget: { type: 'string' },
     helpers: { type: 'string' },
     json: { type: 'boolean' },
+    section: { type: 'string' },
+    program: { type: 'string' },
+    ctx: { type: 'string' },
   });
   if (positionals.length !== 1) throw new UsageError(RUN_USAGE);
   const file = positionals[0]!;
@@ -45,7 +54,13 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
     : undefined;
 
   const vm = runVm(values.helpers, engine, budget, err);
-  const prog = vm.load(isAssemblyPath(file) ? readText(file) : readInput(file));
+  const source = isAssemblyPath(file) ? readText(file) : readInput(file);
+  const objectOptions = { section: values.section, program: values.program, ctx: values.ctx };
+  if (typeof source !== 'string' && isElf(source)) {
+    return runObject(vm, source, memory, { ...stringsOf(objectOptions), repeat, json: values.json === true }, out, err);
+  }
+  if (Object.values(objectOptions).some((v) => v !== undefined)) throw new UsageError('--section, --program and --ctx are for ELF objects (.o)');
+  const prog = vm.load(source);
   // Each run gets its own copy of the memory: a program that writes to it
   // must see the same input every time.
   const scratch = memory?.slice();
@@ -68,6 +83,11 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
     err(`${repeat} runs, ${nsPerRun.toFixed(1)} ns/run (${engine})`);
   }
   return 0;
+}
+
+/** The string-valued options only (parseArgs types every value as string | boolean). */
+function stringsOf(o: Record<string, string | boolean | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
 /** The Vm of `run` and `jit`: Linux's helpers (trace_printk lines to `err`) or the conformance suite's. */

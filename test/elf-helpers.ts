@@ -1,0 +1,50 @@
+// Shared by the ELF tests: fixture objects, packets, and runs in an XDP or
+// __sk_buff context.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SkbContext, type SkbOptions } from '../lib/skb.js';
+import { XdpContext } from '../lib/xdp.js';
+import type { LoadedProgram, Vm } from '../lib/vm.js';
+
+export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'elf');
+export const FIXTURE_NAMES = [
+  'calls', 'config_counters', 'legacy_maps', 'map_in_map', 'ringbuf', 'socket_filter', 'tail_dispatch', 'xdp_firewall',
+] as const;
+
+export function fixture(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(join(FIXTURES, `${name}.o`)));
+}
+
+export function runXdp(vm: Vm, prog: LoadedProgram, packet: Uint8Array, engine: 'interp' | 'jit', ingressIfindex = 1): bigint {
+  const ctx = new XdpContext(vm.memory, packet, { ingressIfindex });
+  try {
+    return prog.run(ctx, { engine });
+  } finally {
+    ctx.release();
+  }
+}
+
+export function runSkb(vm: Vm, prog: LoadedProgram, packet: Uint8Array, engine: 'interp' | 'jit', options: SkbOptions = {},
+  inspect?: (ctx: SkbContext) => void): bigint {
+  const ctx = new SkbContext(vm.memory, packet, options);
+  try {
+    const r0 = prog.run(ctx, { engine });
+    inspect?.(ctx);
+    return r0;
+  } finally {
+    ctx.release();
+  }
+}
+
+/** An Ethernet frame: EtherType, then `payload`. */
+export function ether(type: number, payload: number[] = []): Uint8Array {
+  return new Uint8Array([...new Array(12).fill(0xaa), type >> 8, type & 0xff, ...payload]);
+}
+
+/** IPv4 (ihl 5) + TCP header to `dport`, from `src` (4 bytes). */
+export function ipv4Tcp(dport: number, src = [10, 0, 0, 1], proto = 6, extra = 0): Uint8Array {
+  const ip = [0x45, 0, 0, 40, 0, 0, 0, 0, 64, proto, 0, 0, ...src, 10, 0, 0, 2];
+  const tcp = [0x30, 0x39, dport >> 8, dport & 0xff, ...new Array(16).fill(0)];
+  return ether(0x0800, [...ip, ...tcp, ...new Array(extra).fill(0)]);
+}
