@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { SkbContext, type SkbOptions } from '../lib/skb.js';
 import { XdpContext } from '../lib/xdp.js';
 import type { LoadedProgram, Vm } from '../lib/vm.js';
+import { ElfError } from '../lib/errors.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'elf');
 export const FIXTURE_NAMES = [
@@ -47,4 +48,15 @@ export function ipv4Tcp(dport: number, src = [10, 0, 0, 1], proto = 6, extra = 0
   const ip = [0x45, 0, 0, 40, 0, 0, 0, 0, 64, proto, 0, 0, ...src, 10, 0, 0, 2];
   const tcp = [0x30, 0x39, dport >> 8, dport & 0xff, ...new Array(16).fill(0)];
   return ether(0x0800, [...ip, ...tcp, ...new Array(extra).fill(0)]);
+}
+
+/** The ElfError `fn` throws (fails the test when it throws something else or nothing). */
+export function elfError(fn: () => unknown): ElfError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ElfError) return e;
+    throw e;
+  }
+  throw new Error('expected an ElfError');
 }

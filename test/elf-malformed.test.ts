@@ -8,17 +8,7 @@ import { loadObject } from '../lib/elf/index.js';
 import { readElfSections } from '../lib/elf/index.js';
 import { EbpfError, ElfError } from '../lib/errors.js';
 import { Vm } from '../lib/vm.js';
-import { fixture, FIXTURE_NAMES } from './elf-helpers.js';
-
-function elfError(fn: () => unknown): ElfError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ElfError) return e;
-    throw e;
-  }
-  throw new Error('expected an ElfError');
-}
+import { elfError, fixture, FIXTURE_NAMES } from './elf-helpers.js';
 
 function patch(bytes: Uint8Array, at: number, width: 1 | 2 | 4 | 8, value: number | bigint): Uint8Array {
   const out = bytes.slice();

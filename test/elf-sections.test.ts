@@ -15,6 +15,7 @@ import {
 } from '../lib/elf-sections.js';
 import { ElfError, UsageError, ValidationError } from '../lib/errors.js';
 import { AVAILABLE_ENGINES, Vm, type EngineName } from '../lib/vm.js';
+import { elfError } from './elf-helpers.js';
 
 const BENCH = fileURLToPath(new URL('../fixtures/bench/', import.meta.url));
 const OBJECTS = readdirSync(BENCH).filter((f) => f.endsWith('.o')).sort();
@@ -23,17 +24,6 @@ const object = (name: string): Uint8Array => new Uint8Array(readFileSync(join(BE
 /** Runs bench program `name` (entry function of the same name) on `engine`. */
 function runOn(engine: EngineName, name: string, input: Uint8Array): bigint {
   return new Vm().load(programBytes(object(name), name)).run(input, { engine });
-}
-
-/** The ElfError `fn` throws (fails the test when it throws something else or nothing). */
-function elfError(fn: () => unknown): ElfError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ElfError) return e;
-    throw e;
-  }
-  throw new Error('expected an ElfError');
 }
 
 // ---------------------------------------------------------------------------
