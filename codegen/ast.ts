@@ -178,7 +178,22 @@ export function fn(name: string, params: readonly string[], body: Stmt[]): ES.Fu
  * statements when asked to). The text is ours (pc ranges, disassembly).
  */
 export function withComments<T extends Stmt>(stmt: T, lines: readonly string[]): T {
-  const comments = lines.map((value) => ({ type: 'Line' as const, value: ` ${value.replace(/[\r\n\u2028\u2029]/g, ' ')}` }));
-  (stmt as T & { comments?: unknown[] }).comments = comments;
+  (stmt as T & { comments?: unknown[] }).comments = lines.map(lineComment);
   return stmt;
+}
+
+/**
+ * Adds line comments after those a statement has. The text may be input (C
+ * source lines): a line comment ends only at a line terminator, and
+ * lineComment turns every one into a space, so no text can end it early.
+ */
+export function appendComments<T extends Stmt>(stmt: T, lines: readonly string[]): T {
+  const s = stmt as T & { comments?: unknown[] };
+  s.comments = [...(s.comments ?? []), ...lines.map(lineComment)];
+  return stmt;
+}
+
+/** A line comment of `text`, its line terminators (all four of JavaScript's) made spaces. */
+function lineComment(text: string): { type: 'Line'; value: string } {
+  return { type: 'Line', value: ` ${text.replace(/[\r\n\u2028\u2029]/g, ' ')}` };
 }

@@ -23,6 +23,7 @@
 // runner's dispatch loop. See lower-call.ts and entry.ts.
 
 import type { Program } from '../lib/program.js';
+import type { SourceLine } from '../lib/vm-options.js';
 import type { RegisterHints } from './analysis.js';
 
 /**
@@ -38,6 +39,14 @@ export const RT = {
   limits: 'L',
   /** Same for stores: 0 if unmapped or read-only (Memory.tables.writeLimits, Int32Array). */
   writeLimits: 'WL',
+  /** Per slot: 1 if its region is shared (Memory.tables.shared, Uint8Array): atomics there call ATOMIC. */
+  shared: 'SH',
+  /**
+   * ATOMIC(pc, i, a, src, srch, r0, r0h): the atomic instruction at pc on
+   * slot i's region at view offset a, with Atomics (lib/atomics.ts); returns
+   * the old value's low half, its high half in RET[1].
+   */
+  atomic: 'ATOMIC',
   /** DataView of the stack region (for r10-relative accesses proven inside the frame). */
   stack: 'S',
   /** Base address of the stack region. */
@@ -52,7 +61,9 @@ export const RT = {
   ret: 'RET',
   /**
    * FAULT(pc, lo, hi, off, size, isStore): throws MemoryAccessError for the
-   * access at u64(lo|hi<<32) + off. Never returns.
+   * access at u64(lo|hi<<32) + off. Returns only for a store (isStore true,
+   * not 'atomic') inside a writable range of a read-only region, which the
+   * code after it then performs (lower-mem.ts).
    */
   fault: 'FAULT',
   /**
@@ -147,6 +158,8 @@ export interface CompileOptions {
    * function into one piece per block.
    */
   readonly splitLimit?: number;
+  /** For each pc, its C source line: readable output shows each new one (emit.ts). */
+  readonly sourceLines?: readonly (SourceLine | undefined)[];
 }
 
 /** What lowering an instruction may look at. */
@@ -155,4 +168,9 @@ export interface LowerContext {
   readonly options: CompileOptions;
   /** Facts about register values in the function being lowered (see analysis.ts); absent = nothing known. */
   readonly hints?: RegisterHints;
+  /**
+   * The function has an atomic instruction checked at run time: its slot
+   * cache then also holds the slot's shared flag (lower-mem.ts).
+   */
+  readonly sharedFlag?: boolean;
 }

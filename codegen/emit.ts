@@ -11,14 +11,15 @@ import type * as ES from 'estree';
 import { formatInstruction } from '../lib/disasm.js';
 import type { Instruction } from '../lib/isa.js';
 import type { Program } from '../lib/program.js';
+import type { SourceLine } from '../lib/vm-options.js';
 import {
-  assign, bin, constDecl, expr, fn, id, letDecl, member, num, str, withComments, type Expr, type Stmt,
+  appendComments, assign, bin, constDecl, expr, fn, id, letDecl, member, num, str, withComments, type Expr, type Stmt,
 } from './ast.js';
 import { analyzeFunction } from './analysis.js';
 import { buildFunctionCfgs, type BasicBlock, type FunctionCfg } from './cfg.js';
 import { RT, STACK_OFFSET, STATE, TEMPS, functionName, hi, lo, type CompileOptions, type LowerContext } from './context.js';
 import { lowerInsn } from './lower.js';
-import { memoryLocals, cacheResets } from './lower-mem.js';
+import { memoryLocals, cacheResets, needsSharedFlag } from './lower-mem.js';
 import { moduleExports } from './entry.js';
 import { budgetCheck, lowerExit } from './lower-call.js';
 import { lowerCondition } from './lower-jmp.js';
@@ -56,6 +57,29 @@ function blockComment(block: BasicBlock): string[] {
   return lines;
 }
 
+/** Longest source text shown in a comment (the text is input: a huge line must not bloat the output). */
+const MAX_SOURCE_TEXT = 160;
+
+/**
+ * The comment of each pc where a new C line starts (its line differs from
+ * the previous instruction's, in pc order): `file:line: text`.
+ */
+function sourceLineStarts(program: Program, lines: readonly (SourceLine | undefined)[] | undefined): ReadonlyMap<number, string> {
+  const starts = new Map<number, string>();
+  if (lines === undefined) return starts;
+  let last: SourceLine | undefined;
+  for (const insn of program.insns) {
+    const line = lines[insn.pc];
+    if (line === undefined) continue;
+    if (last === undefined || line.file !== last.file || line.lineNum !== last.lineNum) {
+      const text = line.line.trim();
+      starts.set(insn.pc, `${line.file}:${line.lineNum}: ${text.length > MAX_SOURCE_TEXT ? `${text.slice(0, MAX_SOURCE_TEXT)}...` : text}`);
+    }
+    last = line;
+  }
+  return starts;
+}
+
 /**
  * The code of the program's own blocks: instructions, conditions, budget
  * checks, exits. (Hooks are classes, not closures made per function: V8
@@ -67,23 +91,37 @@ class BlockHooks implements StructureHooks {
   /** What follows every call of the function (or piece) being built: its slot caches emptied. */
   resets: readonly Stmt[] = [];
 
-  constructor(readonly ctx: LowerContext, readonly options: EmitOptions) {}
+  /** `lines`: the comment of each pc where a C line starts (readable output only). */
+  constructor(readonly ctx: LowerContext, readonly options: EmitOptions, readonly lines: ReadonlyMap<number, string>) {}
 
   body(block: BasicBlock): Stmt[] {
-    const { ctx, options } = this;
+    const { ctx, options, lines } = this;
     const out: Stmt[] = [];
     // Every instruction of a block runs once the block is entered (a fault
     // ends the run anyway), so the whole block is counted at its start.
     if (options.budget) out.push(assign(STATE.count, num(block.insns.length), '+='));
+    // C lines waiting for a statement to stand before (an instruction may lower to none).
+    let pending: string[] = [];
     for (const insn of block.insns) {
+      const line = lines.get(insn.pc);
+      if (line !== undefined) pending.push(line);
       if (isTerminator(insn)) continue;
+      const first = out.length;
       for (const s of lowerInsn(ctx, insn)) out.push(s);
       // The callee may have mapped or unmapped regions: the slot caches are stale.
       if (isCall(insn)) for (const s of this.resets) out.push(s);
+      if (pending.length > 0 && out.length > first) {
+        appendComments(out[first]!, pending);
+        pending = [];
+      }
     }
     if (options.comments) {
+      // A line starting at the branch or exit: shown where the block's code ends.
+      if (pending.length > 0) out.push(appendComments({ type: 'EmptyStatement' }, pending));
       if (out.length === 0) out.push({ type: 'EmptyStatement' });
+      const own = (out[0] as { comments?: { value: string }[] }).comments ?? [];
       withComments(out[0]!, blockComment(block));
+      if (own.length > 0) appendComments(out[0]!, own.map((c) => c.value.slice(1)));
     }
     return out;
   }
@@ -139,7 +177,8 @@ function scratchLocals(hooks: BlockHooks, blocks: readonly BasicBlock[]): Stmt[]
   const insns = blocks.flatMap((b) => b.insns);
   hooks.resets = cacheResets(insns);
   return [
-    letDecl([...TEMPS], num(0)), constDecl(STACK_OFFSET, bin('-', id('r10'), id(RT.stackBase))), ...memoryLocals(insns),
+    letDecl([...TEMPS], num(0)), constDecl(STACK_OFFSET, bin('-', id('r10'), id(RT.stackBase))),
+    ...memoryLocals(insns, hooks.ctx.sharedFlag === true),
   ];
 }
 
@@ -200,6 +239,8 @@ export function emitModule(
 ): void {
   const printer = new Printer(sink, style);
   const ctx: LowerContext = { program, options };
+  // Only readable output carries comments; compiled code never looks at source lines.
+  const lines = sourceLineStarts(program, options.comments ? options.sourceLines : undefined);
   const head: Stmt[] = [{ ...expr(str('use strict')), directive: 'use strict' } as ES.Directive];
   // Runtime bindings, read once: the generated code reaches nothing else.
   for (const name of Object.values(RT)) head.push(constDecl(name, member('rt', name)));
@@ -209,7 +250,8 @@ export function emitModule(
   printer.print(head);
   let split = false;
   for (const cfg of buildFunctionCfgs(program)) {
-    const hooks = new BlockHooks({ ...ctx, hints: analyzeFunction(cfg, program) }, options);
+    const sharedFlag = needsSharedFlag(cfg.blocks.flatMap((b) => b.insns));
+    const hooks = new BlockHooks({ ...ctx, hints: analyzeFunction(cfg, program), sharedFlag }, options, lines);
     if (emitFunction(hooks, cfg, splitLimit, printer)) split = true;
   }
   const tail: Stmt[] = [];

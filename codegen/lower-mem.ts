@@ -4,8 +4,11 @@
 // slot's start may be loaded/stored, 0 when unmapped or read-only; O: where
 // the slot starts in its region's DataView), then performed on the region's
 // DataView, little-endian. A miss calls FAULT, which throws the
-// interpreter's MemoryAccessError; FAULT never returns, so nothing after the
-// check runs on a bad address.
+// interpreter's MemoryAccessError; FAULT returns only for a store that lies
+// in a writable range of a read-only region (a context's writable fields,
+// see lib/memory.ts), whose address is good: the cache then holds that
+// region's view and offset, so the store after the check performs it. For
+// anything else nothing after the check runs on a bad address.
 //
 // Shape of one access (base register rB, offset off, size n):
 //   a = rB + off | 0;         // the address's low 32 bits
@@ -20,6 +23,10 @@
 // access went to (cs = -1: none yet), so a loop over one buffer reads no
 // table at all: measured 10-25% faster on the checksum, sort and scan
 // benchmarks. (One cache per base register was slower: more live locals.)
+// Functions with a checked atomic cache csh too, the slot's shared flag: an
+// atomic on a shared region calls ATOMIC (JS Atomics) instead of the inline
+// read-modify-write; a local, as reading SH per atomic cost ~5% on a loop of
+// atomics.
 // The cache holds exactly what the tables hold, because only helpers map or
 // unmap regions: it is emptied after every call (cacheResets), and each
 // function or split piece starts with it empty (memoryLocals).
@@ -60,7 +67,7 @@
 import type { Instruction } from '../lib/isa.js';
 import { SLOT_BYTES, SLOT_SHIFT } from '../lib/memory.js';
 import {
-  assign, bin, bool, call, cond, constDecl, expr, id, ifStmt, index, letDecl, logical, method, num, type Expr, type Stmt,
+  assign, bin, bool, call, cond, constDecl, expr, id, ifStmt, index, letDecl, logical, method, num, str, type Expr, type Stmt,
 } from './ast.js';
 import { FRAME_SIZE } from '../lib/runtime.js';
 import { RT, STACK_OFFSET, hi, lo, type LowerContext } from './context.js';
@@ -110,7 +117,7 @@ const STACK_VIEW = 'sv';
  * The slot cache of a function (or split piece): the last slot a checked
  * access went to, and that slot's view, offset, load and store limits.
  */
-const CACHE = { slot: 'cs', view: 'cv', offset: 'co', limit: 'cl', writeLimit: 'cw' } as const;
+const CACHE = { slot: 'cs', view: 'cv', offset: 'co', limit: 'cl', writeLimit: 'cw', shared: 'csh' } as const;
 
 /** The cached slot's view at `a` (+ k), after the run-time bounds check. */
 const CACHED: Target = {
@@ -137,10 +144,20 @@ function anyUsesCache(insns: readonly Instruction[]): boolean {
 }
 
 /**
- * The locals the memory accesses of `insns` (a function or split piece) use:
- * the stack view's copy, and the slot cache, empty.
+ * Whether a function's slot cache holds the shared flag too: it has an
+ * atomic instruction checked at run time, which must know whether its
+ * region is shared (a local then, rather than a table read per atomic).
  */
-export function memoryLocals(insns: readonly Instruction[]): Stmt[] {
+export function needsSharedFlag(insns: readonly Instruction[]): boolean {
+  return insns.some((insn) => insn.spec.kind === 'atomic' && usesCache(insn));
+}
+
+/**
+ * The locals the memory accesses of `insns` (a function or split piece) use:
+ * the stack view's copy, and the slot cache, empty (with the shared flag
+ * when the function's `sharedFlag` says).
+ */
+export function memoryLocals(insns: readonly Instruction[], sharedFlag = false): Stmt[] {
   if (!insns.some(accessesMemory)) return [];
   const view = constDecl(STACK_VIEW, id(RT.stack));
   if (!anyUsesCache(insns)) return [view];
@@ -149,7 +166,7 @@ export function memoryLocals(insns: readonly Instruction[]): Stmt[] {
     view,
     letDecl([CACHE.slot], num(-1)),
     letDecl([CACHE.view], index(RT.views, num(0))),
-    letDecl([CACHE.offset, CACHE.limit, CACHE.writeLimit], num(0)),
+    letDecl(sharedFlag ? [CACHE.offset, CACHE.limit, CACHE.writeLimit, CACHE.shared] : [CACHE.offset, CACHE.limit, CACHE.writeLimit], num(0)),
   ];
 }
 
@@ -178,7 +195,7 @@ function inFrame(base: number, off: number, size: number): boolean {
 }
 
 /** The checks an access needs and where it then lands. */
-function access(ctx: LowerContext, pc: number, base: number, off: number, size: number, store: boolean): { checks: Stmt[]; target: Target } {
+function access(ctx: LowerContext, pc: number, base: number, off: number, size: number, store: boolean | 'atomic'): { checks: Stmt[]; target: Target } {
   if (inFrame(base, off, size)) return { checks: [], target: frameTarget(off) };
   const fact = base === 10 ? undefined : ctx.hints?.before(pc, base);
   const d = fact?.frame;
@@ -189,7 +206,7 @@ function access(ctx: LowerContext, pc: number, base: number, off: number, size: 
     const at = bin('-', bin('>>>', id(lo(base)), num(0)), id(RT.stackBase));
     return { checks: [assign('a', off === 0 ? at : bin(off < 0 ? '-' : '+', at, num(Math.abs(off))))], target: STACK_AT_A };
   }
-  return { checks: checkedAccess(pc, base, off, size, store, fact?.hi === 0), target: CACHED };
+  return { checks: checkedAccess(pc, base, off, size, store, fact?.hi === 0, ctx.sharedFlag === true), target: CACHED };
 }
 
 function get(t: Target, kind: 'Uint8' | 'Int8' | 'Uint16' | 'Int16' | 'Int32', k = 0): Expr {
@@ -210,13 +227,15 @@ function set(t: Target, kind: 'Uint8' | 'Uint16' | 'Int32', value: Expr, k = 0):
  * limits, so read-only regions fault. `highZero`: the analysis proved the
  * base's high half 0, so it is not tested (r10 has none).
  */
-function checkedAccess(pc: number, base: number, off: number, size: number, store: boolean, highZero: boolean): Stmt[] {
+function checkedAccess(
+  pc: number, base: number, off: number, size: number, store: boolean | 'atomic', highZero: boolean, sharedFlag: boolean,
+): Stmt[] {
   const c = CACHE;
   const address = off === 0 ? id(lo(base)) : bin(off < 0 ? '-' : '+', id(lo(base)), num(Math.abs(off)));
   const fails: Expr[] = [];
   if (base !== 10 && !highZero) fails.push(bin('!==', id(hi(base)), num(0)));
-  fails.push(bin('>', bin('+', id('a'), num(size)), id(store ? c.writeLimit : c.limit)));
-  const fault = call(RT.fault, [num(pc), id(lo(base)), high(base), num(off), num(size), bool(store)]);
+  fails.push(bin('>', bin('+', id('a'), num(size)), id(store !== false ? c.writeLimit : c.limit)));
+  const fault = call(RT.fault, [num(pc), id(lo(base)), high(base), num(off), num(size), store === 'atomic' ? str(store) : bool(store)]);
   return [
     // r10 is the one register local that is not an int32.
     assign('a', off === 0 && base !== 10 ? address : bin('|', address, num(0))),
@@ -227,6 +246,7 @@ function checkedAccess(pc: number, base: number, off: number, size: number, stor
       assign(c.offset, index(RT.offsets, id('i'))),
       assign(c.limit, index(RT.limits, id('i'))),
       assign(c.writeLimit, index(RT.writeLimits, id('i'))),
+      ...(sharedFlag ? [assign(c.shared, index(RT.shared, id('i')))] : []),
     ]),
     assign('a', bin('&', id('a'), num(SLOT_BYTES - 1))),
     ifStmt(fails.reduce((x, y) => logical('||', x, y)), [expr(fault)]),
@@ -257,9 +277,15 @@ export function lowerMem(ctx: LowerContext, insn: Instruction): Stmt[] {
     }
     case 'atomic': {
       // An atomic is a write: checked as a store before anything is read,
-      // so a read-only or missing target faults as a store (as in the interpreter).
-      const { checks, target } = access(ctx, pc, dst, off, size, true);
-      return [...checks, ...(width === 32 ? atomic32(target, insn) : atomic64(target, insn))];
+      // so a read-only or missing target faults as a store (as in the
+      // interpreter), a context's writable fields included.
+      const { checks, target } = access(ctx, pc, dst, off, size, 'atomic');
+      const inline = width === 32 ? atomic32(target, insn) : atomic64(target, insn);
+      // A checked access may land in a shared region (frame accesses never
+      // do: the stack is the Vm's own): there the runtime uses Atomics.
+      const shared = ctx.sharedFlag === true ? id(CACHE.shared) : index(RT.shared, id('i'));
+      const update = target === CACHED ? [ifStmt(bin('!==', shared, num(0)), sharedAtomic(insn), inline)] : inline;
+      return [...checks, ...update, ...atomicResult(insn)];
     }
     case 'ldabs':
     case 'ldind':
@@ -301,16 +327,43 @@ function store(t: Target, width: MemWidth, valueLo: Expr, valueHi: Expr): Stmt[]
 
 const BITWISE = { or: '|', and: '&', xor: '^' } as const;
 
+/**
+ * An atomic instruction on a shared region: ATOMIC does the update with
+ * Atomics (i: the slot, a: the offset in its view, both left by the check)
+ * and returns the old value, as the inline code leaves it in t (and u).
+ */
+function sharedAtomic(insn: Instruction): Stmt[] {
+  const { pc, src } = insn;
+  // r0 only for cmpxchg, the one that reads it (what split.ts and the analysis assume).
+  const r0 = insn.spec.atomic === 'cmpxchg' ? [id(lo(0)), id(hi(0))] : [num(0), num(0)];
+  const out = [assign('t', call(RT.atomic, [num(pc), id('i'), id('a'), low(src), high(src), ...r0]))];
+  // The high half only where atomicResult hands it on.
+  if (insn.spec.width === 64 && insn.spec.fetch === true) out.push(assign('u', index(RT.ret, num(1))));
+  return out;
+}
+
+/**
+ * What an atomic hands back, the old value being in t (u: its high half for
+ * DW): cmpxchg to r0, fetch forms to src, zero-extended for W (src is never
+ * r10: the validator forbids writing it).
+ */
+function atomicResult(insn: Instruction): Stmt[] {
+  const { spec, src } = insn;
+  const oldHi = spec.width === 32 ? num(0) : id('u');
+  if (spec.atomic === 'cmpxchg') return [assign(lo(0), id('t')), assign(hi(0), oldHi)];
+  if (spec.fetch === true) return [assign(lo(src), id('t')), assign(hi(src), oldHi)];
+  return [];
+}
+
 /** W atomics: t = old value; the result is truncated to 32 bits by setInt32. */
 function atomic32(t: Target, insn: Instruction): Stmt[] {
   const { spec, src } = insn;
   const out: Stmt[] = [assign('t', get(t, 'Int32'))];
   switch (spec.atomic!) {
     case 'cmpxchg':
-      // Stores src only when memory equals r0's low 32 bits; r0 always gets the old value, zero-extended.
+      // Stores src only when memory equals r0's low 32 bits.
       out.push(ifStmt(bin('===', id('t'), id(lo(0))), [set(t, 'Int32', low(src))]));
-      out.push(assign(lo(0), id('t')), assign(hi(0), num(0)));
-      return out;
+      break;
     case 'xchg':
       out.push(set(t, 'Int32', low(src)));
       break;
@@ -321,8 +374,6 @@ function atomic32(t: Target, insn: Instruction): Stmt[] {
       out.push(set(t, 'Int32', bin(BITWISE[spec.atomic!], id('t'), low(src))));
       break;
   }
-  // Fetch forms hand the old value, zero-extended, to src (never r10: the validator forbids writing it).
-  if (spec.fetch === true) out.push(assign(lo(src), id('t')), assign(hi(src), num(0)));
   return out;
 }
 
@@ -332,13 +383,12 @@ function atomic64(t: Target, insn: Instruction): Stmt[] {
   const out: Stmt[] = [assign('t', get(t, 'Int32')), assign('u', get(t, 'Int32', 4))];
   switch (spec.atomic!) {
     case 'cmpxchg':
-      // Stores src only when memory equals all 64 bits of r0; r0 always gets the old value.
+      // Stores src only when memory equals all 64 bits of r0.
       out.push(ifStmt(
         logical('&&', bin('===', id('t'), id(lo(0))), bin('===', id('u'), id(hi(0)))),
         [set(t, 'Int32', low(src)), set(t, 'Int32', high(src), 4)],
       ));
-      out.push(assign(lo(0), id('t')), assign(hi(0), id('u')));
-      return out;
+      break;
     case 'xchg':
       out.push(set(t, 'Int32', low(src)), set(t, 'Int32', high(src), 4));
       break;
@@ -358,7 +408,6 @@ function atomic64(t: Target, insn: Instruction): Stmt[] {
       break;
     }
   }
-  if (spec.fetch === true) out.push(assign(lo(src), id('t')), assign(hi(src), id('u')));
   return out;
 }
 

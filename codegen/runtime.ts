@@ -27,6 +27,7 @@ import type { Program } from '../lib/program.js';
 import { ChainStatus, RunEnded, RunState, callbackTarget, runChain, type CallbackHost } from '../lib/run-state.js';
 import { FRAME_SIZE, type HelperContext, type HelperFn } from '../lib/runtime.js';
 import { DEFAULT_MAX_TAIL_CALLS, TAIL_CALL_HELPER, tailCall } from '../lib/tail-call.js';
+import { atomicUpdate, sharedAtomic32 } from '../lib/atomics.js';
 import { div64, mod64, sdiv64, smod64 } from './arith64.js';
 import type { RT } from './context.js';
 import type { ModuleExports } from './entry.js';
@@ -47,13 +48,21 @@ export type JitRuntime = HasEveryBinding<{
   readonly O: Uint32Array;
   readonly L: Int32Array;
   readonly WL: Int32Array;
+  readonly SH: Uint8Array;
+  /** An atomic instruction on a shared region (see RT.atomic): the old value's low half, high half in RET[1]. */
+  readonly ATOMIC: (pc: number, slot: number, at: number, src: number, srch: number, r0: number, r0h: number) => number;
   /** The stack region's view and base address (frame accesses proven in bounds at compile time). */
   readonly S: DataView;
   readonly SB: number;
   /** Int32Array(3): RET[0] low half, RET[1] high half of a returned 64-bit value, RET[2] how a call ended (context.ts). */
   readonly RET: Int32Array;
-  /** Throws the MemoryAccessError of the access at u64(hi:lo + off). */
-  readonly FAULT: (pc: number, lo: number, hi: number, off: number, size: number, isStore: boolean) => never;
+  /**
+   * Throws the MemoryAccessError of the access at u64(hi:lo + off), except
+   * for a store inside a writable range of a read-only region: it returns,
+   * and the generated store that follows performs it. `'atomic'`: an atomic
+   * instruction's check, which never returns.
+   */
+  readonly FAULT: (pc: number, lo: number, hi: number, off: number, size: number, isStore: boolean | 'atomic') => void;
   /** Calls helper `id`; returns r0's low half, high half in RET[1] (and low in RET[0]). */
   readonly CALL: (
     id: number, pc: number,
@@ -127,14 +136,39 @@ export function createRuntime(
   const functions = new Set(program.functions);
   let exports: ModuleExports | undefined;
 
-  function FAULT(pc: number, lo: number, hi: number, off: number, size: number, isStore: boolean): never {
+  function FAULT(pc: number, lo: number, hi: number, off: number, size: number, isStore: boolean | 'atomic'): void {
+    // A context's writable field (a tc program setting skb->mark per packet): no BigInt on the way.
+    if (isStore === true && hi === 0 && memory.mayStoreAt((lo >>> 0) + off, size)) return;
     const address = BigInt.asUintN(64, toU64(lo, hi) + BigInt(off));
-    const kind = isStore ? 'store' : 'load';
+    const kind = isStore === false ? 'load' : 'store';
     // Memory.resolve words the reason (NULL, unmapped, past the end, read-only)
     // exactly as the interpreter's access would.
-    memory.resolve(address, size, kind, pc);
-    // Unreachable while the slot tables and resolve agree; a fault must never return.
+    const region = memory.resolve(address, size, kind, pc, isStore === 'atomic');
+    // A store in a writable range of a read-only region (the slot tables know
+    // regions, not ranges): the check that called this left the slot cache
+    // on that region's view and `a` at the offset, so the store after it
+    // lands where it should (the interpreter's storeFault does the same).
+    if (isStore === true && region.readonly && region.mayStore(Number(address) - region.base, size)) return;
+    // Unreachable while the slot tables and resolve agree; any other fault must never return.
     throw new MemoryAccessError(pc, address, size, kind);
+  }
+
+  function ATOMIC(pc: number, slot: number, at: number, src: number, srch: number, r0: number, r0h: number): number {
+    const insn = program.byPc[pc];
+    const region = memory.regionAt(slot << SLOT_SHIFT);
+    if (insn?.spec.atomic === undefined || region === undefined) throw new Error(`internal: ATOMIC at pc ${pc}`);
+    const op = insn.spec.atomic;
+    if (insn.spec.width === 32) {
+      // The common case (counters) without BigInt.
+      const old = sharedAtomic32(region, at, op, src, r0);
+      if (old !== undefined) {
+        ret[1] = 0;
+        return old;
+      }
+    }
+    const old = atomicUpdate(memory, region, BigInt(region.base + at), insn.spec.width === 32 ? 32 : 64, op, toU64(src, srch), toU64(r0, r0h), pc);
+    ret[1] = Number(BigInt.asIntN(32, old >> 32n));
+    return Number(BigInt.asIntN(32, old));
   }
 
   function CALL(
@@ -266,6 +300,8 @@ export function createRuntime(
     O: memory.tables.offsets,
     L: memory.tables.limits,
     WL: memory.tables.writeLimits,
+    SH: memory.tables.shared,
+    ATOMIC,
     S: stack.view,
     SB: stack.base,
     RET: ret,

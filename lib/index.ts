@@ -10,7 +10,7 @@ export {
 export * from './maps/index.js';
 export { standardHelpers, helperIdByName, HelperEnv, JIFFIES_HZ, TASK_COMM_LEN, PRINTK_KEEP } from './helpers/index.js';
 export type { StandardHelper, HelperEnvOptions } from './helpers/index.js';
-export { XdpContext, XDP_MD, XDP_MD_SIZE, XDP_PACKET_HEADROOM } from './xdp.js';
+export { XdpContext, XDP_MD, XDP_MD_SIZE, XDP_PACKET_HEADROOM, xdpFieldAt } from './xdp.js';
 export type { XdpOptions } from './xdp.js';
 export * as errno from './errno.js';
 export { assemble, assembleSlots } from './asm.js';
@@ -18,6 +18,7 @@ export { disassemble, formatInstruction } from './disasm.js';
 export { validateBytes, validateSlots } from './validate.js';
 export type { ValidateOptions } from './validate.js';
 export { Memory, Region } from './memory.js';
+export type { RegionOptions, ByteRange } from './memory.js';
 export { OPCODES, decodeSlots, encodeSlots } from './isa.js';
 export type { Slot, Instruction, OpSpec } from './isa.js';
 export type { Program } from './program.js';
@@ -36,8 +37,21 @@ export {
   JitError,
   UsageError,
 } from './errors.js';
-export { loadObject, BpfObject, programKind } from './elf/index.js';
-export type { ObjectProgram } from './elf/index.js';
-export { SkbContext, SK_BUFF_SIZE, SKB } from './skb.js';
-export type { SkbOptions } from './skb.js';
+export { loadObject, BpfObject, programKind, contextFor, DEFAULT_KERNEL_VERSION, parseKconfigText } from './elf/index.js';
+export type {
+  ObjectProgram, LoadObjectOptions, ObjectExtern, KconfigValue, GlobalVariable, SourceLine, ProgramKind,
+} from './elf/index.js';
+export {
+  parseCbpf, checkCbpf, cbpfToEbpf, CbpfError, formatCbpfInsn, SKF_AD, SKF_AD_OFF, SKF_LL_OFF, SKF_NET_OFF,
+  CBPF_MAX_INSNS, CBPF_MEMWORDS,
+} from './cbpf/index.js';
+export type { CbpfInsn } from './cbpf/index.js';
+export * from './pcap/index.js';
+export { runCapture, PacketError, WorkerError, WorkerFault, MAX_WORKERS, partialResult, SKIPPED_EXAMPLES } from './capture/index.js';
+export type {
+  ProgramSpec, CaptureJob, CaptureResult, PacketResult, CaptureRecord, CaptureContextKind, WorkerStats, CaptureInput,
+  CaptureInputItem, SkippedPacket,
+} from './capture/index.js';
+export { SkbContext, SK_BUFF_SIZE, SKB, SKB_WRITABLE, skbFieldAt } from './skb.js';
+export type { SkbOptions, SkbPacketOptions } from './skb.js';
 export * from './retcodes.js';

@@ -12,6 +12,7 @@ import { regIndex } from './interp-decode.js';
 import { lddwValue, type Instruction } from './isa.js';
 import type { Memory } from './memory.js';
 import { BYTE_ORDER, atomicOp, cmpxchgMatches, u64 } from './ops.js';
+import { atomicUpdate } from './atomics.js';
 import { ChainStatus, RunEnded, runChain, type CallbackHost, type RunState } from './run-state.js';
 import { FRAME_SIZE, type HelperContext, type RunEnv } from './runtime.js';
 import { tailCall } from './tail-call.js';
@@ -46,6 +47,20 @@ export function fault(memory: Memory, pc: number, low: number, high: number, off
   memory.resolve(address, size, kind, pc);
   // Unreachable while the slot tables and resolve agree; a fault must never go unreported.
   return new MemoryAccessError(pc, address, size, kind);
+}
+
+/**
+ * A store the slot tables refused: throws Memory.resolve's MemoryAccessError,
+ * or returns when the store lies inside a writable range of a read-only
+ * region (the tables know regions, not ranges), for the caller to perform.
+ */
+export function storeFault(memory: Memory, pc: number, low: number, high: number, off: number, size: number): void {
+  // The common case (a context's writable field), without BigInt.
+  if (high === 0 && memory.mayStoreAt((low >>> 0) + off, size)) return;
+  const address = u64(toU64(low, high) + BigInt(off));
+  const region = memory.resolve(address, size, 'store', pc);
+  // Only a writable range gets here; anything else would be the tables and resolve disagreeing.
+  if (!region.readonly || !region.mayStore(Number(address) - region.base, size)) throw new MemoryAccessError(pc, address, size, 'store');
 }
 
 // ---------------------------------------------------------------------------
@@ -230,7 +245,7 @@ export function ended(state: RunState): number {
 
 const BYTES = { 8: 1, 16: 2, 32: 4, 64: 8 } as const;
 
-/** Atomic read-modify-write (W or DW) on *(dst + off). */
+/** Atomic read-modify-write (W or DW) on *(dst + off); Atomics on a shared region (lib/atomics.ts). */
 export function atomic(env: RunEnv, reg: Int32Array, base: number, insn: Instruction): void {
   const { memory } = env;
   const { spec, pc, dst, src, off } = insn;
@@ -238,8 +253,17 @@ export function atomic(env: RunEnv, reg: Int32Array, base: number, insn: Instruc
   const size = BYTES[width];
   const address = u64(getReg(reg, base, dst) + BigInt(off));
   // An atomic op is a write: check for a store first, so a read-only or
-  // missing target faults as a store before anything is read or changed.
-  memory.resolve(address, size, 'store', pc);
+  // missing target faults as a store before anything is read or changed
+  // (a context's writable fields included: Linux refuses atomics there).
+  const region = memory.resolve(address, size, 'store', pc, true);
+  if (region.shared) {
+    // Another thread may use these bytes: Atomics (lib/atomics.ts).
+    const r0 = spec.atomic === 'cmpxchg' ? getReg(reg, base, 0) : 0n;
+    const old = atomicUpdate(memory, region, address, width, spec.atomic!, getReg(reg, base, src), r0, pc);
+    if (spec.atomic === 'cmpxchg') setReg(reg, base, 0, old);
+    else if (spec.fetch === true) setReg(reg, base, src, old);
+    return;
+  }
   const old = memory.load(address, size, pc);
   if (spec.atomic === 'cmpxchg') {
     // Stores src only when memory equals r0 (low 32 bits for W); r0 always gets the old value.

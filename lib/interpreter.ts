@@ -32,7 +32,7 @@ import { codeTarget } from './code-address.js';
 import { BudgetExceededError, ExecutionError } from './errors.js';
 import { Op, PreparedProgram, REGISTER_INTS, prepare, regIndex } from './interp-decode.js';
 import {
-  CallStack, END, atomic, callHelper, depthExceeded, ended, fault, packetLoad, setReg, tailCallAt, toU64,
+  CallStack, END, atomic, callHelper, depthExceeded, ended, fault, packetLoad, setReg, storeFault, tailCallAt, toU64,
 } from './interp-slow.js';
 import type { Program } from './program.js';
 import { ChainStatus, RunEnded, RunState, callbackTarget, runChain, type CallbackHost } from './run-state.js';
@@ -307,7 +307,10 @@ function execute(prepared: PreparedProgram, env: RunEnv, state: RunState, ws: Wo
         // fail; for stores, 0 for read-only ones too). An a of 2^32 or more
         // (a low half near 2^32 plus a positive off) wraps to slot 0, never
         // mapped, so the end test catches it. On a miss, `fault` has
-        // Memory.resolve throw exactly the error of a checked access.
+        // Memory.resolve throw exactly the error of a checked access; a
+        // store's `storeFault` returns instead when the store lies in a
+        // writable range of a read-only region (a context's writable
+        // fields), and the store below then goes ahead.
         // Loads zero-extend (ldx) or sign-extend (ldsx) to 64 bits.
         case 113 satisfies Op.LDXB: {
           const a = (reg[b]! >>> 0) + c;
@@ -351,43 +354,43 @@ function execute(prepared: PreparedProgram, env: RunEnv, state: RunState, ws: Wo
         // 64 bits, so its high half is b >> 31.
         case 120 satisfies Op.STB: {
           const a = (reg[d]! >>> 0) + c, v = b;
-          if (reg[d + 1] !== 0 || a < 0 || a + 1 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 1, 'store');
+          if (reg[d + 1] !== 0 || a < 0 || a + 1 > writeEnds[a >>> 24]!) storeFault(memory, pc, reg[d]!, reg[d + 1]!, c, 1);
           views[a >>> 24]!.setUint8(a - bases[a >>> 24]!, v); break;
         }
         case 121 satisfies Op.STH: {
           const a = (reg[d]! >>> 0) + c, v = b;
-          if (reg[d + 1] !== 0 || a < 0 || a + 2 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 2, 'store');
+          if (reg[d + 1] !== 0 || a < 0 || a + 2 > writeEnds[a >>> 24]!) storeFault(memory, pc, reg[d]!, reg[d + 1]!, c, 2);
           views[a >>> 24]!.setUint16(a - bases[a >>> 24]!, v, true); break;
         }
         case 122 satisfies Op.STW: {
           const a = (reg[d]! >>> 0) + c, v = b;
-          if (reg[d + 1] !== 0 || a < 0 || a + 4 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 4, 'store');
+          if (reg[d + 1] !== 0 || a < 0 || a + 4 > writeEnds[a >>> 24]!) storeFault(memory, pc, reg[d]!, reg[d + 1]!, c, 4);
           views[a >>> 24]!.setInt32(a - bases[a >>> 24]!, v, true); break;
         }
         case 123 satisfies Op.STDW: {
           const a = (reg[d]! >>> 0) + c, v = b, vh = b >> 31;
-          if (reg[d + 1] !== 0 || a < 0 || a + 8 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 8, 'store');
+          if (reg[d + 1] !== 0 || a < 0 || a + 8 > writeEnds[a >>> 24]!) storeFault(memory, pc, reg[d]!, reg[d + 1]!, c, 8);
           const view = views[a >>> 24]!, at = a - bases[a >>> 24]!;
           view.setInt32(at, v, true); view.setInt32(at + 4, vh, true); break;
         }
         case 124 satisfies Op.STXB: {
           const a = (reg[d]! >>> 0) + c, v = reg[b]!;
-          if (reg[d + 1] !== 0 || a < 0 || a + 1 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 1, 'store');
+          if (reg[d + 1] !== 0 || a < 0 || a + 1 > writeEnds[a >>> 24]!) storeFault(memory, pc, reg[d]!, reg[d + 1]!, c, 1);
           views[a >>> 24]!.setUint8(a - bases[a >>> 24]!, v); break;
         }
         case 125 satisfies Op.STXH: {
           const a = (reg[d]! >>> 0) + c, v = reg[b]!;
-          if (reg[d + 1] !== 0 || a < 0 || a + 2 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 2, 'store');
+          if (reg[d + 1] !== 0 || a < 0 || a + 2 > writeEnds[a >>> 24]!) storeFault(memory, pc, reg[d]!, reg[d + 1]!, c, 2);
           views[a >>> 24]!.setUint16(a - bases[a >>> 24]!, v, true); break;
         }
         case 126 satisfies Op.STXW: {
           const a = (reg[d]! >>> 0) + c, v = reg[b]!;
-          if (reg[d + 1] !== 0 || a < 0 || a + 4 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 4, 'store');
+          if (reg[d + 1] !== 0 || a < 0 || a + 4 > writeEnds[a >>> 24]!) storeFault(memory, pc, reg[d]!, reg[d + 1]!, c, 4);
           views[a >>> 24]!.setInt32(a - bases[a >>> 24]!, v, true); break;
         }
         case 127 satisfies Op.STXDW: {
           const a = (reg[d]! >>> 0) + c, v = reg[b]!, vh = reg[b + 1]!;
-          if (reg[d + 1] !== 0 || a < 0 || a + 8 > writeEnds[a >>> 24]!) throw fault(memory, pc, reg[d]!, reg[d + 1]!, c, 8, 'store');
+          if (reg[d + 1] !== 0 || a < 0 || a + 8 > writeEnds[a >>> 24]!) storeFault(memory, pc, reg[d]!, reg[d + 1]!, c, 8);
           const view = views[a >>> 24]!, at = a - bases[a >>> 24]!;
           view.setInt32(at, v, true); view.setInt32(at + 4, vh, true); break;
         }

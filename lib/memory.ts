@@ -7,6 +7,14 @@
 // MemoryAccessError and touches nothing. Regions wrap the caller's bytes
 // without copying them, so writes are seen by the caller.
 //
+// A region is writable, read-only, or read-only with writable byte ranges
+// (a context struct with a few writable fields): the slot tables, which the
+// engines check inline, only know writable or not, so a store into such a
+// range misses there and goes to the engines' fault path, which asks
+// `resolve` and performs the store when it lies inside one range. A region
+// over a SharedArrayBuffer is `shared`: atomic instructions there use JS
+// Atomics (lib/atomics.ts), as another thread may use the same bytes.
+//
 // What it does not do: alignment checks (eBPF allows unaligned access) or
 // any notion of pointer provenance (a pointer is just a number).
 
@@ -23,10 +31,26 @@ const SLOT_COUNT = 256;
  */
 const MAPPABLE_END = 0xfe;
 
+/** A byte range [start, end) of a region, as offsets from its first byte. */
+export type ByteRange = readonly [start: number, end: number];
+
 export interface RegionOptions {
   /** Shown in error messages and listings. */
   readonly name: string;
   readonly readonly?: boolean;
+  /**
+   * Byte ranges of an otherwise read-only region that stores may write (a
+   * context struct's writable fields). Giving them makes the region
+   * read-only in the slot tables, so the engines' inline store checks fail
+   * there and their fault path (Memory.resolve) lets a store through when it
+   * lies entirely inside one range. Atomic instructions are refused anyway.
+   */
+  readonly writable?: readonly ByteRange[];
+  /**
+   * Names what a faulting store at `offset` hits, for the error ("__sk_buff.len");
+   * undefined: the region's name is used.
+   */
+  readonly describe?: (offset: number) => string | undefined;
 }
 
 export class Region {
@@ -35,12 +59,43 @@ export class Region {
   readonly view: DataView;
   readonly name: string;
   readonly readonly: boolean;
+  /** Writable byte ranges of a read-only region (RegionOptions.writable); empty otherwise. */
+  readonly writable: readonly ByteRange[];
+  /** Whether the bytes live in a SharedArrayBuffer: atomic instructions then use Atomics (lib/atomics.ts). */
+  readonly shared: boolean;
+  /** The options it was mapped with, so Memory.remap can map new bytes the same way. */
+  readonly options: RegionOptions;
+  private readonly describeAt: ((offset: number) => string | undefined) | undefined;
+  /** Atomics' views of a shared region's buffer, made at the first atomic instruction on it. */
+  private words: Int32Array | undefined;
+  private dwords: BigInt64Array | undefined;
   constructor(base: number, bytes: Uint8Array, options: RegionOptions) {
     this.base = base;
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.name = options.name;
-    this.readonly = options.readonly ?? false;
+    this.writable = checkRanges(options.name, options.writable, bytes.byteLength, options.readonly);
+    this.readonly = (options.readonly ?? false) || this.writable.length > 0;
+    this.shared = typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer;
+    this.describeAt = options.describe;
+    this.options = options;
+  }
+  /** Whether a store of `size` bytes at `offset` lies entirely inside one writable range. */
+  mayStore(offset: number, size: number): boolean {
+    for (const [start, end] of this.writable) if (offset >= start && offset + size <= end) return true;
+    return false;
+  }
+  /** The whole buffer as int32s (index: (bytes.byteOffset + offset) / 4), for Atomics. */
+  int32s(): Int32Array {
+    return (this.words ??= new Int32Array(this.bytes.buffer, 0, this.bytes.buffer.byteLength >> 2));
+  }
+  /** The whole buffer as int64s (index: (bytes.byteOffset + offset) / 8), for Atomics. */
+  int64s(): BigInt64Array {
+    return (this.dwords ??= new BigInt64Array(this.bytes.buffer, 0, Math.floor(this.bytes.buffer.byteLength / 8)));
+  }
+  /** What the byte at `offset` belongs to, for errors: a field's name, or the region's. */
+  describe(offset: number): string {
+    return this.describeAt?.(offset) ?? this.name;
   }
   get size(): number {
     return this.bytes.byteLength;
@@ -49,6 +104,28 @@ export class Region {
   get end(): number {
     return this.base + this.bytes.byteLength;
   }
+}
+
+/** The writable option, checked: integer ranges inside the region, on a region not declared writable (readonly: false). */
+function checkRanges(name: string, ranges: readonly ByteRange[] | undefined, size: number, readonly: boolean | undefined): readonly ByteRange[] {
+  if (ranges === undefined) return [];
+  if (!Array.isArray(ranges)) throw new UsageError(`region ${name}: writable must be an array of [start, end] ranges`);
+  if (readonly === false && ranges.length > 0) throw new UsageError(`region ${name}: writable ranges need a read-only region`);
+  return ranges.map((r: unknown) => {
+    const ok = Array.isArray(r) && r.length === 2 && r.every((n) => Number.isInteger(n)) && 0 <= r[0] && r[0] < r[1] && r[1] <= size;
+    if (!ok) throw new UsageError(`region ${name}: writable range ${JSON.stringify(r)} is not [start, end) with 0 <= start < end <= ${size}`);
+    return [r[0], r[1]] as const;
+  });
+}
+
+/** Why a store of `size` bytes at `offset` in read-only `region` fails, naming the field it hits. */
+function readOnlyReason(region: Region, offset: number, size: number, atomic: boolean): string {
+  if (atomic && region.writable.length > 0) return `atomic access to ${region.describe(offset)} is not allowed`;
+  for (let k = offset; k < offset + size; k++) {
+    if (!region.mayStore(k, 1)) return `${region.describe(k)} is read-only`;
+  }
+  // Every byte is writable, but not within one range: a store across two fields.
+  return `store across ${region.describe(offset)} and ${region.describe(offset + size - 1)}`;
 }
 
 /** The view unmapped slots point at, so the view table holds only DataViews. */
@@ -77,8 +154,15 @@ export interface SlotTables {
   readonly limits: Int32Array;
   /** Same for stores: 0 if unmapped or read-only. */
   readonly writeLimits: Int32Array;
+  /** 1 where the slot's region is shared (Region.shared): the JIT's atomics then call the runtime. */
+  readonly shared: Uint8Array;
   /** Where the slot's first byte is in the region's view (slot start - region base). */
   readonly offsets: Uint32Array;
+}
+
+/** How many slots a region of `size` bytes occupies (an empty one still takes one). */
+function slotsFor(size: number): number {
+  return Math.max(1, Math.ceil(size / SLOT_BYTES));
 }
 
 /** The cap of SlotTables.limits. */
@@ -94,6 +178,7 @@ export class Memory {
     writeEnds: new Float64Array(SLOT_COUNT),
     limits: new Int32Array(SLOT_COUNT),
     writeLimits: new Int32Array(SLOT_COUNT),
+    shared: new Uint8Array(SLOT_COUNT),
     offsets: new Uint32Array(SLOT_COUNT),
   };
 
@@ -108,6 +193,7 @@ export class Memory {
     t.limits[s] = region === undefined ? 0 : Math.min(region.end - start, LIMIT_CAP);
     t.writeLimits[s] = region === undefined || region.readonly ? 0 : t.limits[s]!;
     t.offsets[s] = region === undefined ? 0 : start - region.base;
+    t.shared[s] = region?.shared === true ? 1 : 0;
   }
 
   /**
@@ -115,7 +201,7 @@ export class Memory {
    * Throws UsageError when the address space is full.
    */
   map(bytes: Uint8Array, options: RegionOptions): Region {
-    const need = Math.max(1, Math.ceil(bytes.byteLength / SLOT_BYTES));
+    const need = slotsFor(bytes.byteLength);
     for (let first = 1; first + need <= MAPPABLE_END; first++) {
       let free = true;
       for (let s = first; s < first + need; s++) {
@@ -133,10 +219,60 @@ export class Memory {
     throw new UsageError(`cannot map region ${options.name} (${bytes.byteLength} bytes): address space full`);
   }
 
+  /**
+   * Unmaps `region` (a no-op when it is not mapped). Visits only the slots
+   * the region was given, not the whole table: vm.run maps and unmaps its
+   * input memory on every run.
+   */
   unmap(region: Region): void {
-    for (let s = 0; s < SLOT_COUNT; s++) {
+    const first = region.base >>> SLOT_SHIFT;
+    const last = Math.min(first + slotsFor(region.size), SLOT_COUNT);
+    for (let s = first; s < last; s++) {
       if (this.slots[s] === region) this.setSlot(s, undefined);
     }
+  }
+
+  /**
+   * Maps `bytes` in place of the mapped `region`, with its options: at the
+   * same base when they need no more slots than it holds (the slots it no
+   * longer needs are freed), else where map() puts them. `region` is
+   * unmapped afterwards. For a context reused from packet to packet, whose
+   * packet region must end where each packet ends. On UsageError (address
+   * space full, or writable ranges past the new end) `region` stays mapped.
+   */
+  remap(region: Region, bytes: Uint8Array): Region {
+    const first = region.base >>> SLOT_SHIFT;
+    if (this.slots[first] !== region) throw new UsageError(`cannot remap region ${region.name}: not mapped`);
+    const had = slotsFor(region.size);
+    if (slotsFor(bytes.byteLength) > had) {
+      this.unmap(region);
+      try {
+        return this.map(bytes, region.options);
+      } catch (e) {
+        for (let s = first; s < first + had; s++) this.setSlot(s, region);
+        throw e;
+      }
+    }
+    const next = new Region(region.base, bytes, region.options);
+    const need = slotsFor(bytes.byteLength);
+    for (let s = first; s < first + had; s++) this.setSlot(s, s < first + need ? next : undefined);
+    return next;
+  }
+
+  /** The region mapped at a 32-bit address's slot, if any. */
+  regionAt(address: number): Region | undefined {
+    return this.slots[address >>> SLOT_SHIFT];
+  }
+
+  /**
+   * Whether a store of `size` bytes at 32-bit address `address` (any number:
+   * outside [0, 2^32) is false) lands inside a writable range of a read-only
+   * region: the stores the slot tables refuse but resolve allows.
+   */
+  mayStoreAt(address: number, size: number): boolean {
+    if (!(address >= 0 && address < 0x1_0000_0000)) return false;
+    const region = this.slots[address >>> SLOT_SHIFT];
+    return region !== undefined && region.readonly && address + size <= region.end && region.mayStore(address - region.base, size);
   }
 
   /** All mapped regions, by base address. */
@@ -147,8 +283,10 @@ export class Memory {
   /**
    * The region holding [address, address + size), or a MemoryAccessError.
    * The address is a u64 register value: anything at or above 2^32 faults.
+   * A store to a read-only region passes only inside one of its writable
+   * ranges, and never when `atomic` (Linux refuses atomics on a context).
    */
-  resolve(address: bigint, size: number, kind: AccessKind, pc: number): Region {
+  resolve(address: bigint, size: number, kind: AccessKind, pc: number, atomic = false): Region {
     if (address < 0n || address > 0xffffffffn) {
       throw new MemoryAccessError(pc, address, size, kind, 'outside the 32-bit address space');
     }
@@ -161,7 +299,9 @@ export class Memory {
       throw new MemoryAccessError(pc, address, size, kind, `past the end of ${region.name}`);
     }
     if (kind === 'store' && region.readonly) {
-      throw new MemoryAccessError(pc, address, size, kind, `${region.name} is read-only`);
+      const off = a - region.base;
+      if (!atomic && region.mayStore(off, size)) return region;
+      throw new MemoryAccessError(pc, address, size, kind, readOnlyReason(region, off, size, atomic));
     }
     return region;
   }

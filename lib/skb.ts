@@ -11,7 +11,9 @@
 // ends at data_end, so an access past the packet faults.
 //
 // Field values, as Linux's ctx rewriting gives them: len is the packet's
-// length; protocol and vlan_proto are the __be16 EtherTypes as stored in the
+// length, or the `len` option (a packet cut by a capture's snaplen: its
+// length on the wire, which classic BPF's `ld len` reads as libpcap's
+// bpf_filter reads wirelen; loads stay bounded by the bytes present); protocol and vlan_proto are the __be16 EtherTypes as stored in the
 // skb (network byte order in the low 16 bits: ETH_P_IP reads as 0x0008, and
 // C code compares with bpf_htons(ETH_P_IP)); protocol defaults to the
 // packet's EtherType (bytes 12-13, as eth_type_trans would set it), or 0 for
@@ -22,10 +24,19 @@
 // Writes. Linux lets a tc program write mark, priority, tc_index, cb[0..4],
 // tc_classid, queue_mapping and tstamp, and a socket filter only cb[0..4];
 // its verifier rejects a program that stores anywhere else in the context.
-// ebpf-js protects memory by whole regions, so the ctx region is writable
-// and such a store is not caught when it happens: violations() lists the
-// read-only fields whose bytes changed since the context was made, for
-// callers that want to reject such programs after the fact.
+// Here the ctx region is read-only with those fields as its writable ranges
+// (lib/memory.ts): a store elsewhere, or one reaching past its field, is a
+// MemoryAccessError naming the field ("__sk_buff.len is read-only") when it
+// happens, on both engines. Stores of any width inside a field are allowed
+// (Linux insists on the field's own width for most of them, and cb may take
+// any aligned width); atomics on the context are refused, as in Linux.
+//
+// reset(packet) readies the same context for the next packet, as a runner
+// over a capture does (a new context per packet costs as much as running a
+// small filter): the struct is rewritten from the options as the
+// constructor writes it, so nothing a program wrote shows in the next
+// packet, and the packet region is remapped only when the length changes
+// (at the same address, unless the packet outgrows its 16 MiB slot).
 //
 // What it does not do: skb_change_head/tail, adjust_room, store_bytes or
 // checksum helpers (the packet's length is fixed), VLAN offload beyond the
@@ -33,7 +44,7 @@
 // region's edges.
 
 import { UsageError } from './errors.js';
-import type { Memory, Region } from './memory.js';
+import type { ByteRange, Memory, Region } from './memory.js';
 import type { ProgramContext } from './runtime.js';
 
 /** sizeof(struct __sk_buff). */
@@ -54,7 +65,7 @@ export type SkbField = keyof typeof SKB;
 export type SkbKind = 'tc' | 'socket';
 
 /** Byte ranges [start, end) of the fields each kind may write. */
-const WRITABLE: Readonly<Record<SkbKind, readonly (readonly [number, number])[]>> = Object.freeze({
+export const SKB_WRITABLE: Readonly<Record<SkbKind, readonly ByteRange[]>> = Object.freeze({
   socket: [[SKB.cb, SKB.cb + 20]],
   tc: [
     [SKB.mark, SKB.mark + 4], [SKB.queueMapping, SKB.queueMapping + 4], [SKB.priority, SKB.priority + 4],
@@ -69,8 +80,38 @@ const U32_OPTIONS = [
   'napiId', 'wireLen', 'gsoSegs', 'gsoSize',
 ] as const;
 
-export interface SkbOptions {
-  /** Which fields the program may write (see violations()); default 'tc'. */
+/** Fields by offset, for naming the one a store hits. */
+const FIELDS = (Object.entries(SKB) as [SkbField, number][]).sort((a, b) => a[1] - b[1]);
+/** Fields that are u32 arrays: their elements are named with an index. */
+const ARRAYS: ReadonlyMap<SkbField, number> = new Map([['cb', 5], ['remoteIp6', 4], ['localIp6', 4]]);
+
+/**
+ * The C name of the __sk_buff byte at `offset`: the field whose range holds
+ * it (padding counts as the field before it), with an index in arrays.
+ */
+export function skbFieldAt(offset: number): string {
+  let owner = FIELDS[0]!;
+  for (const f of FIELDS) if (f[1] <= offset) owner = f;
+  const [name, start] = owner;
+  const snake = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const count = ARRAYS.get(name);
+  const index = count === undefined ? '' : `[${Math.min(count - 1, Math.floor((offset - start) / 4))}]`;
+  return `__sk_buff.${snake}${index}`;
+}
+
+/** What may differ per packet (the constructor's options and reset()'s). */
+export interface SkbPacketOptions {
+  /**
+   * __sk_buff.len for this packet: its length on the wire when the bytes
+   * given are a capture's first ones (>= the packet's length, <= 2^32 - 1).
+   * Default: the packet's length. LD_ABS/LD_IND, skb_load_bytes and
+   * data_end still end at the bytes given.
+   */
+  readonly len?: number;
+}
+
+export interface SkbOptions extends SkbPacketOptions {
+  /** Which fields the program may write (see the header); default 'tc'. */
   readonly kind?: SkbKind;
   /** EtherType in host order (0x0800 for IPv4); default: the packet's bytes 12-13. */
   readonly protocol?: number;
@@ -92,6 +133,16 @@ export interface SkbOptions {
   readonly gsoSegs?: number;
   readonly gsoSize?: number;
   readonly tstamp?: bigint;
+}
+
+/** The len option for `packet`: a u32 at least the packet's length. */
+function checkLen(options: SkbPacketOptions | undefined, packet: Uint8Array): number {
+  if (options === undefined || options.len === undefined) return packet.length;
+  const len = options.len;
+  if (typeof len !== 'number' || !Number.isInteger(len) || len < packet.length || len > 0xffffffff) {
+    throw new UsageError(`skb option len must be an integer in [${packet.length} (the packet's length), ${0xffffffff}], got ${String(len)}`);
+  }
+  return len;
 }
 
 function checkU32(name: string, value: unknown, max = 0xffffffff): number {
@@ -129,50 +180,101 @@ export class SkbContext implements ProgramContext {
   readonly packet: { readonly address: number; readonly length: number };
   readonly kind: SkbKind;
   private readonly memory: Memory;
-  private readonly frame: Region;
+  /** The packet's mapping: a view of `backing` exactly as long as the packet, so access past it faults. */
+  private frame: Region;
+  /** The buffer packets are copied into; reset() allocates only when a packet outgrows it. */
+  private backing: Uint8Array;
   private readonly ctx: Region;
-  /** The ctx bytes as made, to find stores to read-only fields. */
-  private readonly initial: Uint8Array;
+  /** The struct's bytes as the options set them, before the per-packet fields (len, data ...). */
+  private readonly template: Uint8Array;
+  /** Whether wire_len and protocol follow the packet (no option gave them). */
+  private readonly wireLenFromPacket: boolean;
+  private readonly protocolFromPacket: boolean;
+  private readonly current = { address: 0, length: 0 };
   private released = false;
 
   constructor(memory: Memory, packet: Uint8Array, options: SkbOptions = {}) {
     if (!(packet instanceof Uint8Array)) throw new UsageError('the skb packet must be a Uint8Array');
     checkOptions(options);
+    const len = checkLen(options, packet);
     const values = U32_OPTIONS.map((name) => [name, options[name] === undefined ? undefined : checkU32(name, options[name])] as const);
     const cb = (options.cb ?? []).map((v, i) => checkU32(`cb[${i}]`, v));
     const protocol = options.protocol === undefined ? undefined : checkU32('protocol', options.protocol, 0xffff);
     const vlanTci = options.vlan === undefined ? undefined : checkU32('vlan.tci', options.vlan.tci, 0xffff);
     const vlanProto = checkU32('vlan.proto', options.vlan?.proto ?? ETH_P_8021Q, 0xffff);
     this.kind = options.kind ?? 'tc';
+    this.template = new Uint8Array(SK_BUFF_SIZE);
+    const t = new DataView(this.template.buffer);
+    t.setUint32(SKB.ingressIfindex, 1, true);
+    t.setUint32(SKB.ifindex, 1, true);
+    for (const [name, value] of values) if (value !== undefined) t.setUint32(SKB[name], value, true);
+    cb.forEach((value, i) => t.setUint32(SKB.cb + 4 * i, value, true));
+    if (protocol !== undefined) setBe16(t, SKB.protocol, protocol);
+    if (vlanTci !== undefined) {
+      t.setUint32(SKB.vlanPresent, 1, true);
+      t.setUint32(SKB.vlanTci, vlanTci, true);
+      setBe16(t, SKB.vlanProto, vlanProto);
+    }
+    if (options.tstamp !== undefined) t.setBigUint64(SKB.tstamp, options.tstamp, true);
+    this.wireLenFromPacket = options.wireLen === undefined;
+    this.protocolFromPacket = protocol === undefined;
     this.memory = memory;
-    this.frame = memory.map(packet.slice(), { name: 'skb packet' });
+    this.backing = packet.slice();
+    this.frame = memory.map(this.backing, { name: 'skb packet' });
     try {
-      this.ctx = memory.map(new Uint8Array(SK_BUFF_SIZE), { name: '__sk_buff' });
+      this.ctx = memory.map(new Uint8Array(SK_BUFF_SIZE), {
+        name: '__sk_buff', readonly: true, writable: SKB_WRITABLE[this.kind], describe: skbFieldAt,
+      });
     } catch (e) {
       memory.unmap(this.frame);
       throw e;
     }
     this.r1 = BigInt(this.ctx.base);
-    this.packet = { address: this.frame.base, length: this.frame.size };
-    const v = this.ctx.view;
-    v.setUint32(SKB.len, packet.length, true);
-    v.setUint32(SKB.ingressIfindex, 1, true);
-    v.setUint32(SKB.ifindex, 1, true);
-    v.setUint32(SKB.wireLen, packet.length, true);
-    for (const [name, value] of values) if (value !== undefined) v.setUint32(SKB[name], value, true);
-    cb.forEach((value, i) => v.setUint32(SKB.cb + 4 * i, value, true));
-    if (protocol !== undefined) setBe16(v, SKB.protocol, protocol);
-    else if (packet.length >= 14) this.ctx.bytes.set(packet.subarray(12, 14), SKB.protocol);
-    if (vlanTci !== undefined) {
-      v.setUint32(SKB.vlanPresent, 1, true);
-      v.setUint32(SKB.vlanTci, vlanTci, true);
-      setBe16(v, SKB.vlanProto, vlanProto);
+    this.packet = this.current;
+    this.fill(packet, len);
+  }
+
+  /**
+   * Readies the context for `packet`, as `new SkbContext(memory, packet,
+   * options)` with this context's options would: the struct rewritten from
+   * the options (what the last program wrote to cb, mark ... is gone), the
+   * packet region exactly the packet. The struct's mapping is kept (r1 does
+   * not change); the packet's is kept for a packet of the same length and
+   * remapped otherwise (Memory.remap: at the same address when it fits the slots).
+   * `perPacket.len` is this packet's __sk_buff.len (default: its length; the
+   * constructor's `len` described the constructor's packet only).
+   */
+  reset(packet: Uint8Array, perPacket?: SkbPacketOptions): void {
+    if (this.released) throw new UsageError('the skb context was released');
+    if (!(packet instanceof Uint8Array)) throw new UsageError('the skb packet must be a Uint8Array');
+    if (perPacket !== undefined && (typeof perPacket !== 'object' || perPacket === null)) throw new UsageError('skb reset options must be an object');
+    const len = checkLen(perPacket, packet);
+    const length = packet.length;
+    if (length !== this.frame.bytes.length) {
+      if (length > this.backing.length) this.backing = new Uint8Array(Math.max(length, 2 * this.backing.length));
+      this.frame = this.memory.remap(this.frame, this.backing.subarray(0, length));
     }
-    if (options.tstamp !== undefined) v.setBigUint64(SKB.tstamp, options.tstamp, true);
+    this.frame.bytes.set(packet);
+    this.fill(packet, len);
+  }
+
+  /** Writes the struct for `packet` (already in the packet region) whose __sk_buff.len is `len`. */
+  private fill(packet: Uint8Array, len: number): void {
+    const c = this.ctx.bytes;
+    c.set(this.template);
+    const v = this.ctx.view;
+    const length = packet.length;
+    v.setUint32(SKB.len, len, true);
+    if (this.wireLenFromPacket) v.setUint32(SKB.wireLen, len, true);
+    if (this.protocolFromPacket && length >= 14) {
+      c[SKB.protocol] = packet[12]!;
+      c[SKB.protocol + 1] = packet[13]!;
+    }
     v.setUint32(SKB.data, this.frame.base, true);
     v.setUint32(SKB.dataEnd, this.frame.end, true);
     v.setUint32(SKB.dataMeta, this.frame.base, true);
-    this.initial = this.ctx.bytes.slice();
+    this.current.address = this.frame.base;
+    this.current.length = length;
   }
 
   /** Address of the packet's first byte (__sk_buff.data). */
@@ -210,26 +312,6 @@ export class SkbContext implements ProgramContext {
   /** A copy of the packet as it is now (tc programs may write it through data). */
   packetBytes(): Uint8Array {
     return this.frame.bytes.slice();
-  }
-
-  /**
-   * Fields outside what this kind may write (see the header) whose bytes
-   * changed since the context was made: stores Linux's verifier would have
-   * refused. Empty for a well-behaved program.
-   */
-  violations(): SkbField[] {
-    const now = this.ctx.bytes;
-    const writable = WRITABLE[this.kind];
-    const changed = new Set<SkbField>();
-    const fields = (Object.entries(SKB) as [SkbField, number][]).sort((a, b) => a[1] - b[1]);
-    for (let at = 0; at < SK_BUFF_SIZE; at++) {
-      if (now[at] === this.initial[at] || writable.some(([s, e]) => at >= s && at < e)) continue;
-      // The field whose range holds `at` (the last one starting at or before it; padding counts as its field).
-      let owner = fields[0]![0];
-      for (const [name, offset] of fields) if (offset <= at) owner = name;
-      changed.add(owner);
-    }
-    return [...changed];
   }
 
   /** Unmaps both regions; the context must not be used afterwards. */

@@ -3,7 +3,7 @@
 
 import { UsageError } from './errors.js';
 import type { HelperEnvOptions } from './helpers/index.js';
-import type { BpfMap } from './maps/index.js';
+import type { BpfMap, SharedMapsState } from './maps/index.js';
 import type { HelperFn } from './runtime.js';
 
 export type EngineName = 'interp' | 'jit';
@@ -31,11 +31,38 @@ export interface VmOptions extends HelperEnvOptions {
   cpus?: number;
   /** Tail calls one run may make (Linux's MAX_TAIL_CALL_CNT, 33 by default). */
   maxTailCalls?: number;
+  /**
+   * Keep every map's storage in SharedArrayBuffers, so `vm.maps.sharedState()`
+   * can hand the maps to worker threads (lib/maps). Default false.
+   */
+  shareMaps?: boolean;
+  /**
+   * In a worker: maps created by this Vm attach, in creation order, to the
+   * maps `vm.maps.sharedState()` described in another thread (lib/maps).
+   */
+  sharedMaps?: SharedMapsState;
 }
+
+
+/** The C source line of an instruction (lib/elf's SourceLine, from .BTF.ext line info). */
+export interface SourceLine {
+  readonly file: string;
+  /** The line's text. */
+  readonly line: string;
+  readonly lineNum: number;
+  readonly col: number;
+}
+
+export type { SharedMapsState };
 
 export interface LoadOptions {
   /** The maps `lddw rX, map_idx N` (and map_idx_value) name, by index. */
   maps?: readonly BpfMap[];
+  /**
+   * For each pc (slot), the C line it was compiled from: `jitSource()` then
+   * shows `file:line: text` before the code of each new line.
+   */
+  sourceLines?: readonly (SourceLine | undefined)[];
 }
 
 export interface RunOptions {
@@ -72,6 +99,16 @@ export function helperEntries(helpers: VmOptions['helpers']): Array<[number | st
   if (helpers instanceof Map) return [...(helpers as ReadonlyMap<number | string, HelperFn>)];
   if (typeof helpers !== 'object' || helpers === null) throw new UsageError('option helpers must be an object or a Map');
   return Object.entries(helpers).map(([key, fn]) => [/^\d+$/.test(key) ? Number(key) : key, fn]);
+}
+
+/** LoadOptions.sourceLines, checked (entries are shown in generated code, so their shape matters). */
+export function checkSourceLines(lines: unknown): readonly (SourceLine | undefined)[] | undefined {
+  if (lines === undefined) return undefined;
+  const ok = Array.isArray(lines) && lines.every((l: unknown) => l === undefined || (typeof l === 'object' && l !== null
+    && typeof (l as SourceLine).file === 'string' && typeof (l as SourceLine).line === 'string'
+    && Number.isInteger((l as SourceLine).lineNum) && Number.isInteger((l as SourceLine).col)));
+  if (!ok) throw new UsageError('load() option sourceLines must be an array of { file, line, lineNum, col } or undefined entries');
+  return lines as readonly (SourceLine | undefined)[];
 }
 
 /** The host options the helpers' environment takes (HelperEnv checks pid and tgid itself). */

@@ -28,12 +28,12 @@ import { DEFAULT_MAX_CALL_DEPTH, FRAME_SIZE, type HelperFn, type ProgramContext,
 import { DEFAULT_MAX_TAIL_CALLS, TAIL_CALL_HELPER } from './tail-call.js';
 import { validateBytes, validateSlots } from './validate.js';
 import {
-  ENGINES, checkBoolean, checkEngine, checkEnvOptions, checkHelperId, checkInt, helperEntries,
-  type EngineName, type LoadOptions, type RunOptions, type VmOptions,
+  ENGINES, checkBoolean, checkEngine, checkEnvOptions, checkHelperId, checkInt, checkSourceLines, helperEntries,
+  type EngineName, type LoadOptions, type RunOptions, type SharedMapsState, type SourceLine, type VmOptions,
 } from './vm-options.js';
 
 export { ENGINES };
-export type { EngineName, LoadOptions, RunOptions, VmOptions };
+export type { EngineName, LoadOptions, RunOptions, SharedMapsState, SourceLine, VmOptions };
 /** Engines that can run programs. Tests run every one. */
 export const AVAILABLE_ENGINES: readonly EngineName[] = ['interp', 'jit'];
 
@@ -98,6 +98,8 @@ export class Vm {
   /** The interpreter's view of the current run (set per run; the interpreter step reads it). */
   private runEnv: RunEnv | undefined;
   private running = false;
+  /** Maps to freeze when the next run starts (freezeBeforeRun). */
+  private readonly toFreeze: BpfMap[] = [];
   private readonly interpStep = (target: unknown, state: RunState): number =>
     runMain((target as LoadedProgram).interpreted(), this.runEnv!, state);
   private readonly jitStep = (target: unknown, state: RunState): number =>
@@ -111,6 +113,10 @@ export class Vm {
     checkInt('maxCallDepth', options.maxCallDepth, 1, 64);
     checkInt('maxTailCalls', options.maxTailCalls, 0, 0x7fffffff);
     checkBoolean('standardHelpers', options.standardHelpers);
+    checkBoolean('shareMaps', options.shareMaps);
+    if (options.sharedMaps !== undefined && (typeof options.sharedMaps !== 'object' || options.sharedMaps === null)) {
+      throw new UsageError('option sharedMaps must be what vm.maps.sharedState() returned');
+    }
     checkEnvOptions(options);
     if (options.unwindHelper !== undefined) checkHelperId(options.unwindHelper);
     this.options = {
@@ -122,10 +128,14 @@ export class Vm {
     this.budget = options.budget;
     this.unwindHelper = options.unwindHelper;
     this.env = new HelperEnv(options);
-    this.maps = new MapRegistry(this.memory, {
+    // share/attach: lib/maps checks and uses them (storage in SharedArrayBuffers, attaching to another thread's maps).
+    const mapOptions = {
       cpus: this.options.cpus,
-      isProgram: (value) => value instanceof LoadedProgram && value.vm === this,
-    });
+      isProgram: (value: unknown) => value instanceof LoadedProgram && value.vm === this,
+      share: options.shareMaps,
+      attach: options.sharedMaps,
+    };
+    this.maps = new MapRegistry(this.memory, mapOptions);
     if (options.standardHelpers !== false) {
       for (const h of standardHelpers()) if (h.id !== TAIL_CALL_HELPER) this.helpers.set(h.id, h.fn);
     }
@@ -200,6 +210,17 @@ export class Vm {
     return this;
   }
 
+  /**
+   * Freezes `map` (BPF_MAP_FREEZE: writes from JS throw, programs' writes go
+   * on) when a program of this Vm next starts a run, not now: a loader
+   * registers .rodata this way, and may still fill it in before the first run.
+   */
+  freezeBeforeRun(map: BpfMap): this {
+    if (!(map instanceof BpfMap) || this.maps.byFd(map.fd) !== map) throw new UsageError('freezeBeforeRun() takes a map created by this Vm');
+    if (!this.toFreeze.includes(map)) this.toFreeze.push(map);
+    return this;
+  }
+
   /** Creates a map (fds count from 1). Throws MapError for a bad definition. */
   createMap<T extends MapTypeName>(def: MapDefinition & { type: T }): MapByType[T];
   createMap(def: MapDefinition): BpfMap;
@@ -214,7 +235,9 @@ export class Vm {
    * `options.maps`. Throws ValidationError / AssemblerError.
    */
   load(source: ProgramSource, options: LoadOptions = {}): LoadedProgram {
+    if (typeof options !== 'object' || options === null) throw new UsageError('load() options must be an object');
     const maps = options.maps ?? [];
+    const sourceLines = checkSourceLines(options.sourceLines);
     if (!Array.isArray(maps) || maps.some((m: unknown) => !(m instanceof BpfMap) || this.maps.byFd(m.fd) !== m)) {
       throw new UsageError('load() option maps must be an array of maps created by this Vm');
     }
@@ -228,10 +251,10 @@ export class Vm {
       // Only bytes that decode to a well-sized program are decoded here; the
       // validator reports the others without allocating for them.
       const n = source.byteLength / SLOT_SIZE;
-      if (!Number.isInteger(n) || n === 0 || n > this.options.maxInstructions) return this.loaded(validateBytes(source, validateOptions));
+      if (!Number.isInteger(n) || n === 0 || n > this.options.maxInstructions) return this.loaded(validateBytes(source, validateOptions), sourceLines);
       slots = decodeSlots(source);
     } else throw new UsageError('load() takes a Uint8Array of bytecode or a string of assembly');
-    if (!hasMapReferences(slots)) return this.loaded(validateSlots(slots, validateOptions));
+    if (!hasMapReferences(slots)) return this.loaded(validateSlots(slots, validateOptions), sourceLines);
     const resolved = resolveMapReferences(slots, { byFd: (fd) => this.maps.byFd(fd), byIndex: maps });
     let program: Program;
     try {
@@ -242,11 +265,11 @@ export class Vm {
       throw e;
     }
     if (resolved.error !== undefined) throw resolved.error;
-    return this.loaded(program);
+    return this.loaded(program, sourceLines);
   }
 
-  private loaded(program: Program): LoadedProgram {
-    return new LoadedProgram(this, program);
+  private loaded(program: Program, sourceLines: LoadOptions['sourceLines']): LoadedProgram {
+    return new LoadedProgram(this, program, sourceLines);
   }
 
   /** @internal What the JIT compiles against: this Vm's memory, helpers, limits and run state. */
@@ -276,6 +299,7 @@ export class Vm {
       throw new UsageError('run() input must be a Uint8Array or a program context (r1, r2, packet)');
     }
     if (this.running) throw new UsageError('runs of one Vm do not nest: a helper cannot start a run');
+    if (this.toFreeze.length > 0) this.freezePending();
     // Fresh zeroed stack each run, so a run never sees an earlier run's data.
     this.stack.bytes.fill(0);
     const region = input instanceof Uint8Array ? this.memory.map(input, { name: 'input memory' }) : undefined;
@@ -318,6 +342,11 @@ export class Vm {
     }
     this.endRun(region, true);
     return r0;
+  }
+
+  /** Freezes the maps freezeBeforeRun() registered (once each). */
+  private freezePending(): void {
+    for (const map of this.toFreeze.splice(0)) map.freeze();
   }
 
   /**
@@ -374,9 +403,12 @@ export class LoadedProgram {
   private budgeted: CompiledFor | undefined;
   /** The interpreter's decoded form, made at the first interpreted run. */
   private prepared: PreparedProgram | undefined;
-  constructor(vm: Vm, program: Program) {
+  /** For each pc, its C source line (LoadOptions.sourceLines), shown by jitSource(). */
+  readonly sourceLines: readonly (SourceLine | undefined)[] | undefined;
+  constructor(vm: Vm, program: Program, sourceLines?: readonly (SourceLine | undefined)[]) {
     this.vm = vm;
     this.program = program;
+    this.sourceLines = sourceLines;
   }
 
   /** @internal The JIT's code for this program under the Vm's current options, compiled once. */
@@ -407,9 +439,14 @@ export class LoadedProgram {
     return this;
   }
 
-  /** The JavaScript the JIT generates, with a comment per basic block. */
+  /**
+   * The JavaScript the JIT generates, with a comment per basic block, and
+   * before the code of each new C line, `file:line: text` when the program
+   * was loaded with sourceLines.
+   */
   jitSource(options: { budget?: boolean } = {}): string {
-    return jitSource(this.program, this.vm.compileOptions(options.budget === true));
+    const compile = this.vm.compileOptions(options.budget === true);
+    return jitSource(this.program, this.sourceLines === undefined ? compile : { ...compile, sourceLines: this.sourceLines });
   }
 
   /**

@@ -1,20 +1,12 @@
 // Smoke test: the built library and CLI run under Deno 2 (the `deno` npm
 // package provides the binary).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, ROOT, cli } from './cli-helpers.js';
+import { COUNTER, COUNTER_MAPS } from './capture-programs.js';
+import { CLI, ROOT, cli, denoBinary } from './cli-helpers.js';
 
-function denoBinary(): string | undefined {
-  try {
-    const bin = join(ROOT, 'node_modules', '.bin', 'deno');
-    return existsSync(bin) ? bin : createRequire(import.meta.url).resolve('deno/bin.cjs');
-  } catch {
-    return undefined;
-  }
-}
 
 const deno = denoBinary();
 if (deno === undefined) console.warn('deno.test.ts skipped: the deno npm package is not installed (npm install provides it)');
@@ -56,5 +48,80 @@ describe.skipIf(deno === undefined)('Deno 2', () => {
     expect(r.status).toBe(cli(args).status);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/cannot read/);
+  });
+  it('runs a capture over Web Workers', () => {
+    // One thread and 2 workers agree on the shared counters; a fault names its packet and no thread is left behind.
+    // The global Worker is wrapped to count the Web Workers started: 2 per 2-worker run, 0 for one thread.
+    const dir = mkdtempSync(join(ROOT, '.deno-capture-'));
+    const script = join(dir, 'capture.mjs');
+    const capture = new URL('../dist/lib/capture/index.js', import.meta.url).href;
+    writeFileSync(script, [
+      `const WebWorker = globalThis.Worker; let started = 0;`,
+      `globalThis.Worker = class extends WebWorker { constructor(url, options) { super(url, options); if (options?.type === 'module') started++; } };`,
+      `const { runCapture } = await import(${JSON.stringify(capture)});`,
+      `const packets = (bad) => Array.from({ length: 1500 }, (_, i) => {`,
+      `  const data = new Uint8Array(60 + (i % 9)); data[0] = i === bad ? 0x77 : i & 0x3f; data[12] = 8;`,
+      `  return { index: i, offset: 24 + i, timestampNs: 0n, linkType: 1, interfaceId: 0, data, origLen: data.length };`,
+      `});`,
+      `const spec = { kind: 'bpf', code: ${JSON.stringify(COUNTER)}, maps: ${JSON.stringify(COUNTER_MAPS)}, type: 'xdp' };`,
+      `for (const workers of [1, 2]) {`,
+      `  const order = [];`,
+      `  const r = await runCapture({ spec, workers }, packets(-1), (p) => order.push(p.packet.index));`,
+      `  const totals = r.vm.maps.byName('totals').get(0);`,
+      `  const perCpu = r.vm.maps.byName('per_cpu').get(0, 'u64');`,
+      `  const total = new DataView(totals.buffer, totals.byteOffset).getBigUint64(0, true);`,
+      `  console.log([workers, JSON.stringify([...r.counts]), total, perCpu.reduce((a, b) => a + b, 0n), order.every((x, i) => x === i), started].join(' '));`,
+      `  started = 0;`,
+      `}`,
+      `await runCapture({ spec, workers: 2 }, packets(1200)).catch((e) => console.log(e.name, e.packetNumber));`,
+    ].join('\n'));
+    const r = run(['run', '--allow-read', '--allow-env', script]);
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe([
+      '1 [["XDP_DROP",750],["XDP_PASS",750]] 1500 1500 true 0',
+      '2 [["XDP_DROP",750],["XDP_PASS",750]] 1500 1500 true 2',
+      'PacketError 1200',
+      '',
+    ].join('\n'));
+    expect(r.status).toBe(0);
+  });
+
+  it('thread.ts starts Web Workers: init, transfers, queued messages, errors; the process exits on its own', () => {
+    const dir = mkdtempSync(join(ROOT, '.deno-thread-'));
+    const dist = (path: string) => JSON.stringify(new URL(`../dist/lib/capture/${path}`, import.meta.url).href);
+    // The echo thread listens only after a delay: messages sent before that are queued, not lost.
+    writeFileSync(join(dir, 'echo.mjs'), [
+      `import { threadPort } from ${dist('thread.js')};`,
+      `const { init, port } = await threadPort();`,
+      `await new Promise((r) => setTimeout(r, 50));`,
+      `port.on('message', (m) => { const sum = new Uint8Array(m.buf).reduce((a, x) => a + x, init.add); port.postMessage({ n: m.n, sum, buf: m.buf }, [m.buf]); });`,
+    ].join('\n'));
+    writeFileSync(join(dir, 'throws.mjs'), `import { threadPort } from ${dist('thread.js')};\nawait threadPort();\nthrow new Error('boom');\n`);
+    writeFileSync(join(dir, 'main.mjs'), [
+      `import { startThread, threadKind } from ${dist('thread.js')};`,
+      `import { WorkerPool } from ${dist('pool.js')};`,
+      `const url = (name) => new URL(name, import.meta.url);`,
+      `const got = [];`,
+      `let echo;`,
+      `await new Promise((resolve, reject) => {`,
+      `  echo = startThread(url('./echo.mjs'), { add: 100 }, { message: (m) => { got.push(m); if (got.length === 4) resolve(); }, error: reject, exit: reject });`,
+      `  for (const n of [1, 2]) { const buf = new Uint8Array([n, 2, 3]).buffer; echo.post({ n, buf }, [buf]); got.push(buf.byteLength); }`,
+      `});`,
+      `console.log(threadKind(), echo.kind, JSON.stringify(got.map((m) => typeof m === 'number' ? m : [m.n, m.sum, m.buf.byteLength])));`,
+      `await echo.terminate();`,
+      `const [t, e] = await new Promise((resolve) => { const t = startThread(url('./throws.mjs'), null, { message() {}, error: (e) => resolve([t, e]), exit() {} }); });`,
+      `console.log(e instanceof Error, /boom/.test(e.message));`,
+      `await t.terminate();`,
+      `const pool = new WorkerPool(url('./missing.mjs'), [{}, {}], () => {});`,
+      `console.log(pool.threadKind, await pool.started().catch((x) => x.name));`,
+      `await pool.terminate();`,
+    ].join('\n'));
+    const r = run(['run', '--allow-read', '--allow-env', join(dir, 'main.mjs')]);
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.stdout).toBe(['web web [0,0,[1,106,3],[2,107,3]]', 'true true', 'web WorkerError', ''].join('\n'));
+    // Exited by itself (spawnSync's timeout would kill it and leave status null).
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(0);
   });
 });

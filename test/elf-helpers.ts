@@ -10,8 +10,11 @@ import { ElfError } from '../lib/errors.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'elf');
 export const FIXTURE_NAMES = [
-  'calls', 'config_counters', 'legacy_maps', 'map_in_map', 'ringbuf', 'socket_filter', 'tail_dispatch', 'xdp_firewall',
+  'calls', 'config_counters', 'kconfig', 'legacy_maps', 'map_in_map', 'ringbuf', 'socket_filter', 'tail_dispatch', 'xdp_firewall',
 ] as const;
+
+/** Values for every strong __kconfig extern of kconfig.o (harmless for the other fixtures). */
+export const FIXTURE_KCONFIG = { CONFIG_BPF_JIT: 'y', CONFIG_BPF_SYSCALL: true, CONFIG_HZ: 250, CONFIG_DEFAULT_HOSTNAME: 'ebpf-js' } as const;
 
 export function fixture(name: string): Uint8Array {
   return new Uint8Array(readFileSync(join(FIXTURES, `${name}.o`)));
@@ -59,4 +62,28 @@ export function elfError(fn: () => unknown): ElfError {
     throw e;
   }
   throw new Error('expected an ElfError');
+}
+
+/** A copy of ELF object `bytes` with symbol `name`'s 24-byte entry passed to `patch` (DataView, entry offset). */
+export function patchSymbol(bytes: Uint8Array, name: string, patch: (view: DataView, at: number) => void): Uint8Array {
+  const out = bytes.slice();
+  const view = new DataView(out.buffer);
+  const shoff = Number(view.getBigUint64(0x28, true));
+  const shnum = view.getUint16(0x3c, true);
+  const header = (i: number) => shoff + i * 64;
+  for (let i = 0; i < shnum; i++) {
+    if (view.getUint32(header(i) + 4, true) !== 2) continue; // SHT_SYMTAB
+    const strtab = Number(view.getBigUint64(header(view.getUint32(header(i) + 40, true)) + 24, true));
+    const offset = Number(view.getBigUint64(header(i) + 24, true));
+    const size = Number(view.getBigUint64(header(i) + 32, true));
+    for (let at = offset; at < offset + size; at += 24) {
+      const start = strtab + view.getUint32(at, true);
+      const end = out.indexOf(0, start);
+      if (new TextDecoder().decode(out.subarray(start, end)) === name) {
+        patch(view, at);
+        return out;
+      }
+    }
+  }
+  throw new Error(`no symbol ${name}`);
 }

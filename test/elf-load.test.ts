@@ -81,32 +81,40 @@ describe.each(AVAILABLE_ENGINES)('fixtures on %s', (engine) => {
     const vm = new Vm({ printk: (l) => lines.push(l) });
     const obj = loadObject(vm, fixture('config_counters'));
     const rodata = obj.map('.rodata') as ArrayMap;
-    const bss = obj.map('.bss') as ArrayMap;
     const data = obj.map('.data') as ArrayMap;
     expect(rodata.flags & 0x80).toBe(0x80);
     expect(obj.map('.rodata.str1.1').valueSize).toBe(3);
-    const prog = obj.program('config_counters').prog;
-    expect(runXdp(vm, prog, new Uint8Array(100), engine)).toBe(big(XDP_PASS));
+    expect(runXdp(vm, obj.program('config_counters').prog, new Uint8Array(100), engine)).toBe(big(XDP_PASS));
     expect(lines).toEqual(['pass 100 (ok)']);
-    // The skeleton way: change the const volatile configuration before running.
-    const cfg = rodata.get(0)!;
-    new DataView(cfg.buffer).setUint32(0, 50, true);
-    rodata.set(0, cfg);
-    expect(runXdp(vm, prog, new Uint8Array(100), engine)).toBe(big(XDP_DROP));
-    expect(lines[1]).toBe('drop 100 > 50 on eth0');
-    cfg[4] = 0; // verbose = 0
-    rodata.set(0, cfg);
-    expect(runXdp(vm, prog, new Uint8Array(60), engine)).toBe(big(XDP_DROP));
-    expect(runXdp(vm, prog, new Uint8Array(20), engine)).toBe(big(XDP_PASS));
-    expect(lines).toHaveLength(2);
-    const counters = new DataView(bss.get(0)!.buffer);
+    // The skeleton way: change the const volatile configuration before the first run (then .rodata is frozen).
+    const configured = (maxLen: number, verbose: number) => {
+      const lines: string[] = [];
+      const vm = new Vm({ printk: (l) => lines.push(l) });
+      const obj = loadObject(vm, fixture('config_counters'));
+      const rodata = obj.map('.rodata') as ArrayMap;
+      const cfg = rodata.get(0)!;
+      new DataView(cfg.buffer).setUint32(0, maxLen, true);
+      cfg[4] = verbose;
+      rodata.set(0, cfg);
+      return { vm, obj, lines, prog: obj.program('config_counters').prog };
+    };
+    const loud = configured(50, 1);
+    expect([100, 60, 20].map((n) => runXdp(loud.vm, loud.prog, new Uint8Array(n), engine))).toEqual([big(XDP_DROP), big(XDP_DROP), big(XDP_PASS)]);
+    expect(loud.lines).toEqual(['drop 100 > 50 on eth0', 'drop 60 > 50 on eth0', 'pass 20 (ok)']);
+    const quiet = configured(50, 0);
+    expect(runXdp(quiet.vm, quiet.prog, new Uint8Array(60), engine)).toBe(big(XDP_DROP));
+    expect(quiet.lines).toEqual([]);
+    const counters = new DataView((loud.obj.map('.bss') as ArrayMap).get(0)!.buffer);
     expect([counters.getBigUint64(0, true), counters.getBigUint64(8, true), counters.getBigUint64(16, true)])
-      .toEqual([4n, 280n, 2n]); // packets at 0, total_bytes at 8, oversized at 16
-    expect(data.get(0, 'u32')).toBe(11);
+      .toEqual([3n, 180n, 2n]); // packets at 0, total_bytes at 8, oversized at 16
+    expect((loud.obj.map('.data') as ArrayMap).get(0, 'u32')).toBe(10);
+    expect(obj.globals('.bss')).toEqual({ packets: 1n, total_bytes: 100n, oversized: 0n });
+    expect(data.get(0, 'u32')).toBe(8);
     // Through BTF, as a skeleton reads them.
-    expect(obj.globals('.bss')).toEqual({ packets: 4n, total_bytes: 280n, oversized: 2n });
-    expect(obj.globals('.data')).toEqual({ generation: 11 });
-    expect(obj.globals('.rodata')).toMatchObject({ max_len: 50, verbose: 0, iface: 'eth0' });
+    expect(loud.obj.globals('.bss')).toEqual({ packets: 3n, total_bytes: 180n, oversized: 2n });
+    expect(loud.obj.globals('.data')).toEqual({ generation: 10 });
+    expect(loud.obj.globals('.rodata')).toMatchObject({ max_len: 50, verbose: 1, iface: 'eth0' });
+    expect(quiet.obj.globals('.rodata')).toMatchObject({ max_len: 50, verbose: 0 });
   });
 
   test('legacy_maps: struct bpf_map_def maps', () => {
@@ -217,4 +225,11 @@ describe.each(AVAILABLE_ENGINES)('BTF-defined maps on %s', (engine) => {
     expect(new TextDecoder().decode(ex!.subarray(8, 10))).toBe('sh');
     expect((obj.map('.bss') as ArrayMap).get(0, 'u64')).toBe(0n);
   });
+});
+
+test('line info goes to the JIT: each C line as a comment in the generated code', () => {
+  const p = loadObject(new Vm(), fixture('xdp_firewall')).program('xdp_firewall');
+  expect(p.lineInfo).toBeDefined();
+  expect(p.prog.sourceLines).toBe(p.lineInfo);
+  expect(p.prog.jitSource()).toContain('// ./xdp_firewall.c:46: void *data = (void *)(long)ctx->data;');
 });

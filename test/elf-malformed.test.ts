@@ -8,7 +8,7 @@ import { loadObject } from '../lib/elf/index.js';
 import { readElfSections } from '../lib/elf/index.js';
 import { EbpfError, ElfError } from '../lib/errors.js';
 import { Vm } from '../lib/vm.js';
-import { elfError, fixture, FIXTURE_NAMES } from './elf-helpers.js';
+import { elfError, fixture, FIXTURE_KCONFIG, FIXTURE_NAMES } from './elf-helpers.js';
 
 function patch(bytes: Uint8Array, at: number, width: 1 | 2 | 4 | 8, value: number | bigint): Uint8Array {
   const out = bytes.slice();
@@ -29,7 +29,7 @@ function header(bytes: Uint8Array, name: string): { at: number; index: number; o
   return { at: shoff + 64 * index, index, offset: sections[index]!.offset, size: sections[index]!.size };
 }
 
-const load = (bytes: Uint8Array) => loadObject(new Vm(), bytes);
+const load = (bytes: Uint8Array) => loadObject(new Vm(), bytes, { kconfig: FIXTURE_KCONFIG });
 
 /** File offset of the .symtab entry of symbol `name`. */
 function symbolEntry(bytes: Uint8Array, name: string): number {
@@ -68,7 +68,7 @@ describe('malformed objects', () => {
     ['relocation offset past the section', patch(calls, relxdp.offset, 8, xdp.size), /offset \d+ \(\+8 bytes\) is outside section xdp/, relWhere, relxdp.offset],
     ['relocation offset near 2^32', patch(calls, relxdp.offset, 8, 0xfffffff8), /offset 4294967288/, relWhere, relxdp.offset],
     ['relocation offset inside an instruction', patch(calls, relxdp.offset, 8, 0x14), /offset 20 is not an instruction's/, relWhere, relxdp.offset],
-    ['relocation type', patch(calls, relxdp.offset + 8, 4, 77), /relocation type 77 is not a BPF relocation/, relWhere, relxdp.offset + 8],
+    ['relocation type', patch(calls, relxdp.offset + 8, 4, 77), /relocation type 77 at offset 16 of section xdp is not a BPF relocation/, relWhere, relxdp.offset + 8],
     ['relocation symbol index', patch(calls, relxdp.offset + 12, 4, 5000), /symbol index 5000 is outside the symbol table/, relWhere, relxdp.offset + 12],
     ['R_BPF_64_64 on a call', patch(calls, relxdp.offset + 8, 4, 1), /R_BPF_64_64 at offset 16 is not on an lddw/, relWhere, relxdp.offset],
     ['relocation entry size', patch(calls, relxdp.at + 56, 8, 24), /relocation entry size 24 is not 16/, relWhere, relxdp.at + 56],

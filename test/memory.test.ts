@@ -93,6 +93,74 @@ describe('Memory', () => {
     expect(() => { for (let i = 0; i < 300; i++) mem.map(tiny, { name: `r${i}` }); }).toThrow(UsageError);
   });
 
+  it('unmaps only the slots of the region it is given', () => {
+    const mem = new Memory();
+    const big = mem.map(new Uint8Array(SLOT_BYTES + 1), { name: 'big' });
+    const after = mem.map(new Uint8Array(4), { name: 'after' });
+    // Count the slot lookups unmap makes: its own two slots, not the whole table of 256.
+    const slots = (mem as unknown as { slots: unknown[] }).slots;
+    let reads = 0;
+    (mem as unknown as { slots: unknown[] }).slots = new Proxy(slots, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    mem.unmap(big);
+    expect(reads).toBe(2);
+    for (const at of [big.base, big.base + SLOT_BYTES]) {
+      expect(mem.regionAt(at)).toBeUndefined();
+      expect(mem.tables.limits[at >>> 24]).toBe(0);
+      expect(() => mem.load(BigInt(at), 1, 0)).toThrow(/unmapped/);
+    }
+    expect(mem.regionAt(after.base)).toBe(after);
+    // A region already unmapped: its slots now belong to another, which stays.
+    const reuser = mem.map(new Uint8Array(1), { name: 'reuser' });
+    expect(reuser.base).toBe(big.base);
+    mem.unmap(big);
+    expect(mem.regionAt(big.base)).toBe(reuser);
+    mem.unmap(after);
+    expect(mem.regions().map((r) => r.name)).toEqual(['reuser']);
+  });
+
+  it('remaps new bytes in place of a region, with its options, at the same base when they fit its slots', () => {
+    const mem = new Memory();
+    const describe = (off: number) => `field@${off}`;
+    const r = mem.map(new Uint8Array(8), { name: 'ctx', readonly: true, writable: [[2, 4]], describe });
+    const next = mem.map(new Uint8Array(1), { name: 'next' });
+    const r2 = mem.remap(r, new Uint8Array(4));
+    expect(r2.base).toBe(r.base);
+    expect(r2.size).toBe(4);
+    expect(mem.regionAt(r.base)).toBe(r2);
+    expect([r2.name, r2.readonly, r2.writable, r2.describe(0)]).toEqual(['ctx', true, [[2, 4]], 'field@0']);
+    mem.store(BigInt(r2.base + 2), 2, 0xbeefn, 0);
+    expect(() => mem.store(BigInt(r2.base), 1, 0n, 0)).toThrow(/field@0 is read-only/);
+    expect(() => mem.load(BigInt(r2.base + 4), 1, 0)).toThrow(/past the end of ctx/);
+    expect(() => mem.remap(r, new Uint8Array(4))).toThrow(UsageError); // r itself is no longer mapped
+
+    // Growing past its slots: mapped where map() would put it (the first free run), old slot freed.
+    const grown = mem.remap(r2, new Uint8Array(SLOT_BYTES + 1));
+    expect(grown.base).toBe(next.base + SLOT_BYTES);
+    expect(mem.regionAt(r2.base)).toBeUndefined();
+    // Shrinking frees the slots it no longer needs.
+    expect(() => mem.remap(grown, new Uint8Array(3))).toThrow(/writable range \[2,4\]/); // the options must fit
+    expect(mem.regionAt(grown.base)).toBe(grown);
+    const shrunk = mem.remap(grown, new Uint8Array(4));
+    expect(shrunk.base).toBe(grown.base);
+    expect(mem.regionAt(grown.base + SLOT_BYTES)).toBeUndefined();
+    expect(mem.tables.ends[(grown.base + SLOT_BYTES) >>> 24]).toBe(0);
+  });
+
+  it('keeps a region mapped when remapping it finds no room', () => {
+    const mem = new Memory();
+    const tiny = new Uint8Array(1);
+    const first = mem.map(tiny, { name: 'first' });
+    expect(() => { for (let i = 0; i < 300; i++) mem.map(tiny, { name: `r${i}` }); }).toThrow(UsageError);
+    expect(() => mem.remap(first, new Uint8Array(SLOT_BYTES + 1))).toThrow(/address space full/);
+    expect(mem.regionAt(first.base)).toBe(first);
+    expect(mem.load(BigInt(first.base), 1, 0)).toBe(0n);
+  });
+
   it('reads C strings without running past the region', () => {
     const mem = new Memory();
     const r = mem.map(new TextEncoder().encode('abc\0def'), { name: 's' });

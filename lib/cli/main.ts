@@ -5,6 +5,7 @@
 import { EbpfError } from '../errors.js';
 import { asmCommand, disasmCommand } from './asm.js';
 import { conformanceCommand, conformancePluginCommand, readStdin } from './conformance.js';
+import { FILTER_USAGE, filterCommand } from './filter.js';
 import { INSPECT_USAGE, inspectCommand } from './inspect.js';
 import { jitCommand } from './jit.js';
 import { RUN_USAGE, runCommand } from './run.js';
@@ -16,11 +17,20 @@ usage: ebpf-js <command> [options]
 commands:
   run FILE [--mem FILE | --mem-hex HEX] [--engine interp|jit] [--helpers linux|conformance]
       [--repeat N] [--budget N] [--json] [--section NAME | --program NAME] [--ctx xdp|skb|raw]
+      [--kconfig NAME=VALUE]... [--kconfig-file FILE]
                            run a program (assembly .asm/.s, raw bytecode or an ELF .o), print r0
-  inspect FILE.o [--json]  list an ELF object's programs, maps and global data
+  run FILE.o --pcap CAPTURE [--write-pass OUT] [--write-drop OUT] [--verbose] [--json]
+      [--dump-maps] [--workers N] [--engine interp|jit]
+                           run a program over every packet of a capture: verdicts, maps
+  filter "EXPR" CAPTURE [-w OUT] [--engine interp|jit] [--json]
+  filter --cbpf FILE CAPTURE [-w OUT] ...
+                           classic BPF (a tcpdump expression or -ddd/-dd output) over a
+                           capture: print or write the packets it accepts
+  inspect FILE.o [--json] [--kconfig NAME=VALUE]... [--kconfig-file FILE]
+                           list an ELF object's programs, maps, global data, externs, BTF
   asm FILE [-o OUT.bin]    assemble to raw bytecode
   disasm FILE [--pcs]      disassemble raw bytecode
-  jit FILE [--budget] [--helpers linux|conformance]
+  jit FILE [--budget] [--helpers linux|conformance] [--section NAME | --program NAME]
                            print the JavaScript the JIT generates for a program
   conformance [--engine interp|jit] PATH...
                            run .data test cases (files or folders)
@@ -30,9 +40,11 @@ commands:
 
 ${RUN_USAGE}
 
+${FILTER_USAGE}
+
 ${INSPECT_USAGE}`;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(s + '\n');
   const err = (s: string) => process.stderr.write(s + '\n');
   const [command, ...rest] = argv;
@@ -44,7 +56,9 @@ function main(argv: string[]): number {
   try {
     switch (command) {
       case 'run':
-        return runCommand(rest, out, err);
+        return await runCommand(rest, out, err, process.stderr);
+      case 'filter':
+        return await filterCommand(rest, out, err);
       case 'inspect':
         return inspectCommand(rest, out);
       case 'asm':
@@ -79,4 +93,15 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+// A reader that goes away (`ebpf-js run ... --verbose | head`) ends the
+// output quietly with status 0 (the reader got what it asked for; a shell
+// would report 141 for a C tool killed by SIGPIPE, but with pipefail that
+// fails scripts that only wanted the first lines). Any other failure to write
+// the output (`> /dev/full`: ENOSPC, EIO, ...) is one line on stderr and
+// status 1: the output is incomplete.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`ebpf-js: cannot write the output: ${e.code ?? e.message}${e.code === 'ENOSPC' ? ' (no space left on device)' : ''}\n`);
+  process.exit(1);
+});
+process.exitCode = await main(process.argv.slice(2));

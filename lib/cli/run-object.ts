@@ -3,7 +3,7 @@
 // or memory given, in the context its kind expects (xdp_md for xdp, __sk_buff
 // for socket / tc / cgroup_skb / sk_skb, the bytes themselves otherwise).
 
-import { loadObject, type BpfObject, type ObjectProgram } from '../elf/index.js';
+import { contextFor, loadObject, type BpfObject, type ObjectProgram } from '../elf/index.js';
 import { EbpfError, UsageError } from '../errors.js';
 import { verdictName } from '../retcodes.js';
 import { SkbContext } from '../skb.js';
@@ -19,9 +19,9 @@ export interface ObjectRunOptions {
   readonly ctx?: string;
   readonly repeat?: number;
   readonly json: boolean;
+  /** Values of extern __kconfig variables. */
+  readonly kconfig?: Readonly<Record<string, string>>;
 }
-
-const SKB_KINDS = new Set(['socket', 'tc', 'cgroup_skb', 'sk_skb', 'lwt', 'flow_dissector']);
 
 /** Whether `bytes` is an ELF file (the magic), so `run` can tell objects from raw bytecode. */
 export function isElf(bytes: Uint8Array): boolean {
@@ -49,7 +49,7 @@ export function pickProgram(obj: BpfObject, options: { section?: string; program
 }
 
 function contextKind(value: string | undefined, prog: ObjectProgram): ContextKind {
-  if (value === undefined) return prog.kind === 'xdp' ? 'xdp' : SKB_KINDS.has(prog.kind) ? 'skb' : 'raw';
+  if (value === undefined) return contextFor(prog.kind);
   if (value === 'xdp' || value === 'skb' || value === 'raw') return value;
   throw new UsageError('--ctx must be xdp, skb or raw');
 }
@@ -78,7 +78,7 @@ function withSourceLine(e: unknown, prog: ObjectProgram): unknown {
 
 export function runObject(vm: Vm, bytes: Uint8Array, memory: Uint8Array | undefined, options: ObjectRunOptions,
   out: (s: string) => void, err: (s: string) => void): number {
-  const obj = loadObject(vm, bytes);
+  const obj = loadObject(vm, bytes, { kconfig: options.kconfig });
   const prog = pickProgram(obj, options);
   const ctx = contextKind(options.ctx, prog);
   let result: bigint;

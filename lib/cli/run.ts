@@ -1,5 +1,6 @@
 // `ebpf-js run FILE [--mem FILE | --mem-hex "aa bb"] [--engine E] [--helpers linux|conformance]
 //                   [--repeat N] [--budget N] [--json] [--section S | --program P] [--ctx xdp|skb|raw]`
+// and `ebpf-js run FILE.o --pcap CAPTURE ...` (run-capture.ts): every packet of a capture.
 
 import { conformanceVm } from '../conformance.js';
 import { parseHexBytes } from '../datafile.js';
@@ -8,15 +9,21 @@ import { Vm, type EngineName } from '../vm.js';
 import { engineOption, hex, intOption, parse } from './args.js';
 import { isAssemblyPath, readInput, readText } from './io.js';
 import { isElf, runObject } from './run-object.js';
+import { runCaptureCommand } from './run-capture.js';
+import type { Terminal } from './progress.js';
+import { KCONFIG_ARGS, kconfigOptions } from './kconfig-options.js';
 
 export const RUN_USAGE = `usage: ebpf-js run FILE [--mem FILE | --mem-hex "aa bb ..."] [--engine interp|jit]
                    [--helpers linux|conformance] [--repeat N] [--budget N] [--json]
                    [--section NAME | --program NAME] [--ctx xdp|skb|raw]
+                   [--kconfig NAME=VALUE]... [--kconfig-file FILE]
   FILE is assembly (.asm, .s), raw bytecode, or an ELF object (clang -target bpf -c):
   for an object, --section or --program picks the program (needed when it has
   several), and the memory is the packet of an xdp_md (xdp programs) or
   __sk_buff (socket, tc, ...) context, or the raw context (--ctx overrides);
   the result is followed by its name (XDP_PASS, TC_ACT_OK) when it has one.
+  --kconfig / --kconfig-file give values to the object's extern __kconfig
+  variables, as for ebpf-js inspect.
   r1 = address of a copy of the memory (0 when none), r2 = its length.
   --helpers linux (the default): Linux's standard helpers by id, e.g.
   map_lookup_elem (1), trace_printk (6, lines go to stderr), tail_call (12).
@@ -24,12 +31,41 @@ export const RUN_USAGE = `usage: ebpf-js run FILE [--mem FILE | --mem-hex "aa bb
   unwinds on 0).
   Prints r0 in hex. --repeat N runs N more times after one warm-up run.
   --budget N stops a run after N instructions (default 100,000,000), so a
-  runaway loop ends with an error instead of hanging.`;
+  runaway loop ends with an error instead of hanging.
+
+usage: ebpf-js run FILE.o --pcap CAPTURE [--section NAME | --program NAME] [--ctx xdp|skb|raw]
+                   [--engine interp|jit] [--workers N] [--write-pass OUT] [--write-drop OUT]
+                   [--verbose] [--json] [--dump-maps] [--budget N] [--kconfig NAME=VALUE]...
+  Runs the program on every packet of CAPTURE (pcap or pcapng; Ethernet, raw
+  IP, Linux cooked, all given to the program as Ethernet frames; a file, or
+  a stream: - or /dev/stdin for standard input, a pipe, <(...)), each in the
+  context of its kind, and prints the packets per verdict (XDP_PASS,
+  TC_ACT_SHOT, ...; r0 in hex when unnamed; socket filters: kept (r0 > 0)
+  and dropped (r0 = 0), --json's "verdicts" counting each r0), how many
+  passed, packets/s, the maps and global variables at the end (through BTF
+  where the object has it), the trace_printk lines and the ring-buffer and
+  perf-event records read (consumed as the run goes; --verbose prints them).
+  Packet numbers count from 0, as in error messages. Packets that cannot be
+  made Ethernet frames (a short cooked header, an empty raw IP packet) are
+  skipped and counted. After an error (a truncated capture, a fault in the
+  program) the report covers the packets before it, then the error; exit 1.
+  --workers N: N threads over shared maps (default: one per CPU for captures
+  of 64 MiB or more, else 1; more than the CPUs is allowed, with a warning);
+  the summary then shows each worker's packets/s.
+  --write-pass / --write-drop OUT: the packets that passed / did not, as the
+  Ethernet frames the program saw (as captured for an Ethernet capture), to
+  a pcap file; neither may be the input capture. --verbose: one line per
+  packet (number, seconds since the first packet, length, verdict). --json:
+  one JSON document (with --verbose, its "results" list the packets).
+  --dump-maps: every entry of every map, zero slots and .rodata included. A
+  progress bar shows on stderr when it is a terminal and the run lasts more
+  than half a second.`;
 
 /** Default instruction budget of `run`: a few seconds of interpretation. */
 export const DEFAULT_RUN_BUDGET = 100_000_000;
 
-export function runCommand(args: string[], out: (s: string) => void, err: (s: string) => void): number {
+export function runCommand(args: string[], out: (s: string) => void, err: (s: string) => void,
+  term: Terminal = { isTTY: false, write: () => true }): number | Promise<number> {
   const { values, positionals } = parse(args, {
     mem: { type: 'string' },
     'mem-hex': { type: 'string' },
@@ -41,6 +77,13 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
     section: { type: 'string' },
     program: { type: 'string' },
     ctx: { type: 'string' },
+    pcap: { type: 'string' },
+    'write-pass': { type: 'string' },
+    'write-drop': { type: 'string' },
+    verbose: { type: 'boolean' },
+    'dump-maps': { type: 'boolean' },
+    workers: { type: 'string' },
+    ...KCONFIG_ARGS,
   });
   if (positionals.length !== 1) throw new UsageError(RUN_USAGE);
   const file = positionals[0]!;
@@ -48,6 +91,9 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
   const engine = engineOption(values.engine);
   const repeat = intOption('repeat', values.repeat, 1);
   const budget = intOption('budget', values.budget, 1) ?? DEFAULT_RUN_BUDGET;
+  if (typeof values.pcap === 'string') return runPcap(file, values, engine, budget, out, err, term);
+  const onlyPcap = ['write-pass', 'write-drop', 'verbose', 'dump-maps', 'workers'].filter((k) => values[k] !== undefined);
+  if (onlyPcap.length > 0) throw new UsageError(`--${onlyPcap[0]!} needs --pcap`);
   const memory =
     typeof values.mem === 'string' ? readInput(values.mem)
     : typeof values['mem-hex'] === 'string' ? parseHexBytes(values['mem-hex'])
@@ -57,9 +103,11 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
   const source = isAssemblyPath(file) ? readText(file) : readInput(file);
   const objectOptions = { section: values.section, program: values.program, ctx: values.ctx };
   if (typeof source !== 'string' && isElf(source)) {
-    return runObject(vm, source, memory, { ...stringsOf(objectOptions), repeat, json: values.json === true }, out, err);
+    return runObject(vm, source, memory, { ...stringsOf(objectOptions), repeat, json: values.json === true, kconfig: kconfigOptions(values) }, out, err);
   }
-  if (Object.values(objectOptions).some((v) => v !== undefined)) throw new UsageError('--section, --program and --ctx are for ELF objects (.o)');
+  if ([...Object.values(objectOptions), values.kconfig, values['kconfig-file']].some((v) => v !== undefined)) {
+    throw new UsageError('--section, --program, --ctx and --kconfig are for ELF objects (.o)');
+  }
   const prog = vm.load(source);
   // Each run gets its own copy of the memory: a program that writes to it
   // must see the same input every time.
@@ -83,6 +131,30 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
     err(`${repeat} runs, ${nsPerRun.toFixed(1)} ns/run (${engine})`);
   }
   return 0;
+}
+
+function runPcap(file: string, values: Record<string, string | boolean | string[] | undefined>, engine: EngineName, budget: number,
+  out: (s: string) => void, err: (s: string) => void, term: Terminal): Promise<number> {
+  const clash = ['mem', 'mem-hex', 'repeat', 'helpers'].filter((k) => values[k] !== undefined);
+  if (clash.length > 0) throw new UsageError(`--${clash[0]!} does not go with --pcap`);
+  const str = (k: string): string | undefined => (typeof values[k] === 'string' ? values[k] : undefined);
+  return runCaptureCommand({
+    file,
+    bytes: readInput(file),
+    pcap: values.pcap as string,
+    section: str('section'),
+    program: str('program'),
+    ctx: str('ctx'),
+    engine,
+    budget,
+    workers: intOption('workers', values.workers as string | undefined, 1),
+    writePass: str('write-pass'),
+    writeDrop: str('write-drop'),
+    json: values.json === true,
+    verbose: values.verbose === true,
+    dumpMaps: values['dump-maps'] === true,
+    kconfig: kconfigOptions(values),
+  }, out, term, err);
 }
 
 /** The string-valued options only (parseArgs types every value as string | boolean). */

@@ -3,10 +3,10 @@
 // named after the section, whose value starts as the section's bytes (zeros
 // for .bss). Programs reach it with lddw map_value; .rodata* maps are
 // BPF_F_RDONLY_PROG (programs read them, JS may write them before a run,
-// like a skeleton's `rodata->cfg = ...` before load).
+// like a skeleton's `rodata->cfg = ...` before load; the loader freezes them
+// at the Vm's first run, as libbpf freezes them at load).
 //
-// What it does not do: freeze .rodata after the first run (libbpf freezes it
-// at load; here JS may keep changing it), or extern (.kconfig / .ksyms) data.
+// What it does not do: extern (.kconfig / .ksyms) data (lib/elf/externs.ts).
 
 import { ArrayMap, MAP_FLAGS } from '../maps/index.js';
 import type { Vm } from '../vm.js';

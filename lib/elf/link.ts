@@ -34,6 +34,8 @@ export interface LinkInput {
   readonly relocations: Map<number, Map<number, Relocation>>;
   /** The map a symbol (plus the lddw's imm) names, for sections holding maps or data. */
   readonly mapAt: (symbol: ElfSymbol, imm: number) => { map: BpfMap; offset: number | undefined } | undefined;
+  /** What an lddw of an extern symbol loads (lib/elf/externs.ts): a .kconfig address, the constant 0, or undefined. */
+  readonly externAt: (symbol: ElfSymbol, imm: number) => { map: BpfMap; offset: number } | 'zero' | undefined;
 }
 
 export interface LinkedProgram {
@@ -114,6 +116,10 @@ export function linkProgram(input: LinkInput, main: ElfFunction, budget: number)
             const byte = sym.value + slot.imm;
             if (byte % SLOT_SIZE !== 0) throw new ElfError(`code address ${byte} in section #${sym.shndx} is not an instruction`, rel.where, rel.at);
             slots[pc] = { ...slot, src: SRC_FUNC, imm: aim(sym.shndx, byte / SLOT_SIZE, 'code address') };
+          } else if (sym.shndx === 0 && input.externAt(sym, slot.imm) === 'zero') {
+            // An unresolved weak __ksym: its address is 0 (libbpf: a plain lddw of 0).
+            slots[pc] = { ...slot, src: 0, imm: 0 };
+            slots[pc + 1] = { ...second, imm: 0 };
           } else {
             const ref = refersTo(input, sym, slot.imm, rel);
             slots[pc] = { ...slot, src: ref.offset === undefined ? SRC_MAP_FD : SRC_MAP_VALUE, imm: ref.map.fd };
@@ -142,7 +148,9 @@ function functionContaining(input: LinkInput, section: number, insn: number): El
 }
 
 function checkCodeSymbol(input: LinkInput, sym: ElfSymbol, rel: Relocation): void {
-  if (sym.shndx === 0) throw new ElfError(`call to ${sym.name || 'an undefined symbol'}, which is not defined in this object (extern functions are not supported)`, rel.where, rel.at);
+  if (sym.shndx === 0) {
+    throw new ElfError(`call to ${sym.name || 'an undefined symbol'}, which is not defined in this object (extern functions and kfuncs are not supported)`, rel.where, rel.at);
+  }
   if (sym.shndx >= SHN_LORESERVE || !functionsIn(input, sym.shndx)) {
     throw new ElfError(`call through symbol ${sym.name} (#${sym.index}), which is not in a code section`, rel.where, rel.at);
   }
@@ -151,7 +159,12 @@ function checkCodeSymbol(input: LinkInput, sym: ElfSymbol, rel: Relocation): voi
 
 function refersTo(input: LinkInput, sym: ElfSymbol, imm: number, rel: Relocation): { map: BpfMap; offset: number | undefined } {
   if (sym.shndx === 0) {
-    throw new ElfError(`lddw of ${sym.name || 'an undefined symbol'}, an extern (kconfig / ksym externs are not supported)`, rel.where, rel.at);
+    const ext = input.externAt(sym, imm);
+    if (ext === undefined || ext === 'zero') throw new ElfError(`lddw of ${sym.name || 'an undefined symbol'}, an extern that is neither __kconfig nor __ksym`, rel.where, rel.at);
+    if (ext.offset < 0 || ext.offset >= ext.map.valueSize) {
+      throw new ElfError(`lddw of ${sym.name} + ${imm}: offset ${ext.offset} is outside ${ext.map.name} (${ext.map.valueSize} bytes)`, rel.where, rel.at);
+    }
+    return ext;
   }
   const ref = input.mapAt(sym, imm);
   if (ref === undefined) {

@@ -16,6 +16,7 @@ import { applyDataRelocations } from './data-relocations.js';
 import { createDataMaps } from './data.js';
 import { isCodeSection, readFunctions } from './functions.js';
 import { programKind } from './kinds.js';
+import { checkKconfigOption, resolveExterns } from './externs.js';
 import { createLegacyMaps } from './legacy-maps.js';
 import { linkProgram, type LinkInput } from './link.js';
 import { BpfObject, type ObjectProgram, type SourceLine } from './object.js';
@@ -38,6 +39,16 @@ export interface LoadObjectOptions {
    * i.e. assumes the running kernel's types are the object's own.
    */
   readonly core?: 'error' | 'local';
+  /**
+   * Values of the object's `extern ... __kconfig` variables by name
+   * (CONFIG_*, LINUX_*): booleans and 'y'/'n'/'m' for bool, tristate and
+   * char externs, numbers (or numeric strings) for integers, strings for
+   * char arrays (lib/elf/kconfig.ts). LINUX_KERNEL_VERSION defaults to
+   * DEFAULT_KERNEL_VERSION (6.8.0), LINUX_HAS_BPF_COOKIE and
+   * LINUX_HAS_SYSCALL_WRAPPER to true; weak externs left out are 0, strong
+   * ones are an ElfError.
+   */
+  readonly kconfig?: Readonly<Record<string, string | number | boolean | bigint>>;
 }
 
 export function loadObject(vm: Vm, bytes: Uint8Array, options: LoadObjectOptions = {}): BpfObject {
@@ -45,6 +56,7 @@ export function loadObject(vm: Vm, bytes: Uint8Array, options: LoadObjectOptions
   if (options.core !== undefined && options.core !== 'error' && options.core !== 'local') {
     throw new UsageError("loadObject option core must be 'error' or 'local'");
   }
+  checkKconfigOption(options.kconfig);
   const parsed = parse(bytes);
   // On failure, the maps made so far are destroyed: a failed load leaves the Vm as it was.
   const before = new Set(vm.maps.list());
@@ -70,7 +82,12 @@ function build(vm: Vm, parsed: Parsed, options: LoadObjectOptions): BpfObject {
     ...createLegacyMaps(vm, parsed, symtab),
     ...createBtfMaps(vm, parsed, symtab, btf),
   ];
+  // libbpf freezes .rodata* at load; here JS may still set `const volatile`
+  // configuration until the first run of any program of the Vm.
+  for (const p of placed) if (p.isData && p.map.name.startsWith('.rodata')) vm.freezeBeforeRun(p.map);
+  const externs = resolveExterns(vm, symtab, btf.btf, checkKconfigOption(options.kconfig));
   const maps = new Map<string, BpfMap>();
+  if (externs.kconfig !== undefined) maps.set(externs.kconfig.name, externs.kconfig);
   for (const p of placed) {
     if (maps.has(p.map.name)) {
       throw new ElfError(`two maps are named ${p.map.name}`, label(p.section, parsed.sections[p.section]!.name), parsed.sections[p.section]!.offset + p.offset);
@@ -98,6 +115,7 @@ function build(vm: Vm, parsed: Parsed, options: LoadObjectOptions): BpfObject {
       if (p.isData) return { map: p.map, offset: at - p.offset };
       return at === p.offset ? { map: p.map, offset: undefined } : undefined;
     },
+    externAt: externs.at,
   };
 
   const programs = new Map<string, ObjectProgram>();
@@ -114,7 +132,7 @@ function build(vm: Vm, parsed: Parsed, options: LoadObjectOptions): BpfObject {
       const lineInfo = programLines(btf, parsed, linked.origins);
       let prog: LoadedProgram;
       try {
-        prog = vm.load(encodeSlots(linked.slots));
+        prog = vm.load(encodeSlots(linked.slots), lineInfo === undefined ? {} : { sourceLines: lineInfo });
       } catch (e) {
         throw e instanceof ValidationError ? withSource(e, fn.name, lineInfo?.[e.pc]) : e;
       }
@@ -130,7 +148,7 @@ function build(vm: Vm, parsed: Parsed, options: LoadObjectOptions): BpfObject {
   const mapTypes = new Map(placed.filter((p) => p.keyType !== undefined || p.valueType !== undefined)
     .map((p) => [p.map.name, { ...(p.keyType === undefined ? {} : { keyType: p.keyType }), ...(p.valueType === undefined ? {} : { valueType: p.valueType }) }]));
   const globals = dataVariables(btf, parsed, symtab, placed);
-  return new BpfObject(programs, maps, license(parsed), { btf: btf.btf, mapTypes, globals });
+  return new BpfObject(programs, maps, license(parsed), { btf: btf.btf, mapTypes, globals, externs: externs.externs });
 }
 
 /** The validator's error with the program's name and the C line of its pc. */

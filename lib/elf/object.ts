@@ -1,19 +1,16 @@
 // What loadObject returns: the object's programs (loaded into the Vm) and
 // maps (created in it), found by name.
 
-import { decodeValue, type Btf } from '../btf/index.js';
+import { decodeValue, encodeValue, type Btf } from '../btf/index.js';
 import { UsageError } from '../errors.js';
 import { ArrayMap, type BpfMap } from '../maps/index.js';
 import type { LoadedProgram } from '../vm.js';
+import type { SourceLine } from '../vm-options.js';
+import type { ObjectExtern } from './externs.js';
 import type { ProgramKind } from './kinds.js';
 
-/** The C source line of one instruction (from .BTF.ext line info). */
-export interface SourceLine {
-  readonly file: string;
-  readonly line: string;
-  readonly lineNum: number;
-  readonly col: number;
-}
+/** The C source line of one instruction (from .BTF.ext line info); the Vm's own type, so the JIT can print it. */
+export type { SourceLine };
 
 export interface ObjectProgram {
   /** The C function's name. */
@@ -41,6 +38,8 @@ export interface ObjectTypes {
   readonly mapTypes: ReadonlyMap<string, { readonly keyType?: number; readonly valueType?: number }>;
   /** Variables of each global data map (.rodata, .data, .bss, ...), by map name. */
   readonly globals: ReadonlyMap<string, readonly GlobalVariable[]>;
+  /** The object's extern symbols (__kconfig, weak __ksym) and what they resolved to. */
+  readonly externs: readonly ObjectExtern[];
 }
 
 export class BpfObject {
@@ -52,6 +51,8 @@ export class BpfObject {
   readonly license: string | undefined;
   /** The parsed .BTF, when the object has one. */
   readonly btf: Btf | undefined;
+  /** Extern symbols: `__kconfig` values (in the frozen `.kconfig` map) and weak `__ksym`s (0). */
+  readonly externs: readonly ObjectExtern[];
   private readonly types: ObjectTypes;
 
   constructor(programs: ReadonlyMap<string, ObjectProgram>, maps: ReadonlyMap<string, BpfMap>, license: string | undefined,
@@ -60,6 +61,7 @@ export class BpfObject {
     this.maps = maps;
     this.license = license;
     this.btf = types.btf;
+    this.externs = types.externs;
     this.types = types;
   }
 
@@ -96,6 +98,30 @@ export class BpfObject {
   }
 
   /**
+   * Sets global variables of data map `name` by variable name, as a
+   * skeleton's `skel->rodata->max_len = 64` does: each value is encoded
+   * through the variable's BTF type (lib/btf/encode.ts; structs as objects,
+   * char arrays as strings); variables not named keep their bytes. Unknown
+   * names and values that do not fit are UsageErrors; `.rodata*` after the
+   * Vm's first run is MapError EPERM (frozen, as libbpf freezes it).
+   */
+  setGlobals(name: string, values: Readonly<Record<string, unknown>>): void {
+    const map = this.map(name);
+    const vars = this.types.globals.get(name);
+    if (typeof values !== 'object' || values === null) throw new UsageError('setGlobals takes an object of variable values');
+    if (!(map instanceof ArrayMap) || vars === undefined || this.btf === undefined) {
+      throw new UsageError(`${name} has no BTF-described variables to set${this.btf === undefined ? ' (the object has no .BTF: compile with -g)' : ''}`);
+    }
+    const bytes = map.get(0)!;
+    for (const [key, value] of Object.entries(values)) {
+      const v = vars.find((x) => x.name === key);
+      if (v === undefined) throw new UsageError(`${name} has no variable ${key}; variables: ${vars.map((x) => x.name).join(', ') || 'none'}`);
+      bytes.set(encodeValue(this.btf, v.type, value).subarray(0, v.size), v.offset);
+    }
+    map.set(0, bytes);
+  }
+
+  /**
    * A program by function name, or by section name when that section holds
    * exactly one program. Anything else is a UsageError listing the choices.
    */
@@ -109,6 +135,12 @@ export class BpfObject {
       throw new UsageError(`section ${nameOrSection} holds ${inSection.length} programs (${inSection.map((p) => p.name).join(', ')}): name one`);
     }
     throw new UsageError(`no program or section named ${nameOrSection}; programs: ${names}`);
+  }
+
+  /** BTF type ids of map `name`'s key and value (BTF-defined maps declared with __type); {} when unknown. */
+  mapTypes(name: string): { readonly keyType?: number; readonly valueType?: number } {
+    this.map(name);
+    return this.types.mapTypes.get(name) ?? {};
   }
 
   /** A map by name (UsageError when there is none). */

@@ -64,7 +64,9 @@ export function readRelocations(p: Parsed, symtab: SymbolTable): Map<number, Rel
       const type = r.u32(at + 8, 'r_info type', where);
       const symbol = r.u32(at + 12, 'r_info symbol', where);
       const width = WIDTH[type];
-      if (width === undefined) throw new ElfError(`relocation type ${type} is not a BPF relocation`, where, at + 8);
+      if (width === undefined) {
+        throw new ElfError(`relocation type ${type} at offset ${offset} of section ${target.name} is not a BPF relocation (1, 2, 3, 4, 10)`, where, at + 8);
+      }
       if (symbol >= symtab.symbols.length) {
         throw new ElfError(`symbol index ${symbol} is outside the symbol table (${symtab.symbols.length} symbols)`, where, at + 12);
       }

@@ -28,13 +28,13 @@ const update: HelperFn = (map, key, value, flags, _5, ctx) => {
   const v = mapBytes(ctx, value, m.valueSize);
   // Every flag Linux knows fits 32 bits; a higher bit is -EINVAL there too (and JS bit operations would drop it).
   if (flags > 0xffffffffn) return -EINVAL;
-  return m.update(k, v, Number(flags), ctx.run.cpu);
+  return m.updateElem(k, v, Number(flags), ctx.run.cpu);
 };
 
 /** long bpf_map_delete_elem(map, key) */
 const remove: HelperFn = (map, key, _3, _4, _5, ctx) => {
   const m = mapArg(ctx, map, 'map_delete_elem', 1);
-  return m.delete(mapBytes(ctx, key, m.keySize));
+  return m.deleteElem(mapBytes(ctx, key, m.keySize));
 };
 
 export const mapHelpers: readonly StandardHelper[] = Object.freeze([

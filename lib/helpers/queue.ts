@@ -19,14 +19,14 @@ const push: HelperFn = (map, value, flags, _4, _5, ctx) => {
   const q = queueArg(ctx, map, 'map_push_elem');
   const v = mapBytes(ctx, value, q.valueSize);
   if (flags > 0xffffffffn) return -EINVAL;
-  return q.push(v, Number(flags));
+  return q.pushElem(v, Number(flags));
 };
 
 function take(name: string, remove: boolean): HelperFn {
   return (map, value, _3, _4, _5, ctx) => {
     const q = queueArg(ctx, map, name);
     const out = ctx.memory.view(value, q.valueSize, 'store', ctx.pc);
-    const result = remove ? q.pop(out) : q.peek(out);
+    const result = remove ? q.popElem(out) : q.peek(out);
     if (result === -ENOENT) out.fill(0);
     return result;
   };

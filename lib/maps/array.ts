@@ -13,6 +13,7 @@ import { checkFormat, decode, indexOf, toBytes, u32At, type BytesInput, type Dec
 import type { ValidDefinition } from './definition.js';
 import { MapError } from './error.js';
 import { perCpuValues } from './percpu.js';
+import { MapStorage } from './storage.js';
 import { ValueStore } from './store.js';
 import { BPF_ANY, BPF_NOEXIST } from './types.js';
 import { checkUpdateFlags, orThrow } from './update-flags.js';
@@ -25,7 +26,8 @@ export abstract class ArrayTable<V> extends BpfMap {
   constructor(def: ValidDefinition, ctx: MapContext, percpu: boolean) {
     super(def, ctx);
     this.copies = percpu ? ctx.cpus : 1;
-    this.store = new ValueStore(ctx.memory, `map ${this.name}`, def.valueSize, def.maxEntries, this.copies, this.progReadonly);
+    const storage = ctx.storage ?? new MapStorage(`map ${this.name}`, false);
+    this.store = new ValueStore(ctx.memory, `map ${this.name}`, def.valueSize, def.maxEntries, this.copies, this.progReadonly, storage);
   }
 
   override lookup(key: Uint8Array, cpu: number): number {
@@ -41,7 +43,7 @@ export abstract class ArrayTable<V> extends BpfMap {
   }
 
   /** From a program, a per-CPU array's update sets the current CPU's copy. */
-  override update(key: Uint8Array, value: Uint8Array, flags: number, cpu: number): number {
+  override updateElem(key: Uint8Array, value: Uint8Array, flags: number, cpu: number): number {
     this.checkKey(key);
     this.checkValue(value);
     this.checkCpu(cpu);
@@ -50,7 +52,7 @@ export abstract class ArrayTable<V> extends BpfMap {
   }
 
   /** Array elements cannot be deleted: always -EINVAL (JS too). */
-  override delete(key: BytesInput): number {
+  override deleteElem(key: BytesInput): number {
     indexOf(key, `map ${this.name}: key`);
     return -EINVAL;
   }
@@ -70,6 +72,7 @@ export abstract class ArrayTable<V> extends BpfMap {
 
   /** Zeroes every value (a JS convenience; Linux has no such operation). */
   clear(): void {
+    this.assertWritable('clear');
     this.store.region.bytes.fill(0);
   }
 
@@ -133,6 +136,7 @@ export class ArrayMap extends ArrayTable<Uint8Array> {
   }
 
   set(index: BytesInput, value: BytesInput, flags: number = BPF_ANY): this {
+    this.assertWritable('set');
     const bytes = toBytes(value, this.valueSize, `map ${this.name}: value`);
     const result = this.write(indexOf(index, `map ${this.name}: key`), flags, (i) => this.store.view(i, 0).set(bytes));
     orThrow(result, this.name, 'set');
@@ -160,6 +164,7 @@ export class PerCpuArrayMap extends ArrayTable<Uint8Array[]> {
   }
 
   set(index: BytesInput, value: BytesInput | readonly BytesInput[], flags: number = BPF_ANY): this {
+    this.assertWritable('set');
     const values = perCpuValues(value, this.copies, this.valueSize, this.name);
     const result = this.write(indexOf(index, `map ${this.name}: key`), flags, (i) => {
       values.forEach((bytes, cpu) => this.store.view(i, cpu).set(bytes));

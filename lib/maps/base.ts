@@ -6,11 +6,13 @@
 // operation: no lookup (0), update and delete -EOPNOTSUPP (the kernel's
 // internal ENOTSUPP, 524, is not a user-visible errno; EOPNOTSUPP is).
 
-import { EINVAL, EOPNOTSUPP } from '../errno.js';
+import { EINVAL, EOPNOTSUPP, EPERM } from '../errno.js';
 import { UsageError } from '../errors.js';
 import type { Memory, Region } from '../memory.js';
+import type { BytesInput } from './codec.js';
 import type { ValidDefinition } from './definition.js';
 import { MapError } from './error.js';
+import type { MapStorage } from './storage.js';
 import { MAP_FLAGS, MAP_POINTER_BASE, type MapTypeName } from './types.js';
 
 /** What the registry gives a map it creates. */
@@ -23,6 +25,11 @@ export interface MapContext {
   readonly isProgram: (value: unknown) => boolean;
   /** The live map with this fd (map-in-map values given as fds). */
   readonly mapByFd: (fd: number) => BpfMap | undefined;
+  /**
+   * Where maps that can be shared between threads take their buffers from
+   * (storage.ts); absent: private ArrayBuffers.
+   */
+  readonly storage?: MapStorage;
 }
 
 /** A map as listings show it (JSON-friendly). */
@@ -58,6 +65,7 @@ export abstract class BpfMap {
    * verifier would refuse the program). JS writes are allowed.
    */
   protected readonly progReadonly: boolean;
+  private isFrozen = false;
 
   constructor(def: ValidDefinition, ctx: MapContext) {
     this.definition = def;
@@ -93,18 +101,50 @@ export abstract class BpfMap {
     return this.lookup(bytes.subarray(offset, offset + this.keySize), cpu);
   }
 
-  /** BPF side (bpf_map_update_elem): 0 or a negative errno. The map copies key and value. */
+  /**
+   * bpf_map_update_elem from JS (the syscall side): MapError EPERM once the
+   * map is frozen, else updateElem's result.
+   */
   update(key: Uint8Array, value: Uint8Array, flags: number, cpu: number): number {
+    this.assertWritable('update');
+    return this.updateElem(key, value, flags, cpu);
+  }
+
+  /**
+   * BPF side (bpf_map_update_elem, what the helper calls): 0 or a negative
+   * errno. The map copies key and value. Freezing does not affect it.
+   */
+  updateElem(key: Uint8Array, value: Uint8Array, flags: number, cpu: number): number {
     return -EOPNOTSUPP;
   }
 
   /**
-   * bpf_map_delete_elem: 0 or a negative errno (-ENOENT for a missing key).
-   * JS calls it too, with a key as `get` takes it: it returns the errno
-   * rather than a boolean so both sides read alike (use `has` to test).
+   * JS-side delete, with a key as `get` takes it: deleteElem's result (0 or
+   * -errno, -ENOENT for a missing key; not a boolean, so both sides read
+   * alike: use `has` to test); MapError EPERM once the map is frozen.
    */
-  delete(key: Uint8Array): number {
+  delete(key: BytesInput): number {
+    this.assertWritable('delete');
+    return this.deleteElem(key);
+  }
+
+  /** BPF side (bpf_map_delete_elem): 0 or a negative errno. Freezing does not affect it. */
+  deleteElem(key: BytesInput): number {
     return -EOPNOTSUPP;
+  }
+
+  /** Whether freeze() was called: JS-side writes now throw MapError EPERM. */
+  get frozen(): boolean {
+    return this.isFrozen;
+  }
+
+  /**
+   * BPF_MAP_FREEZE: from now on every JS-side write (set, update, delete,
+   * clear, push, pop) throws MapError EPERM; programs read and write as
+   * before (make the map BPF_F_RDONLY_PROG to stop them too). There is no thaw.
+   */
+  freeze(): void {
+    this.isFrozen = true;
   }
 
   /**
@@ -134,6 +174,11 @@ export abstract class BpfMap {
 
   /** Called by the registry when `map` is destroyed: drop any reference to it (most maps hold none). */
   forget(map: BpfMap): void {}
+
+  /** MapError EPERM when the map is frozen (the syscall side's check, made before any other). */
+  protected assertWritable(operation: string): void {
+    if (this.isFrozen) throw new MapError(EPERM, `map ${this.name}: ${operation} refused: the map is frozen`);
+  }
 
   /** Throws unless `key` is keySize bytes (helpers pass views of exactly that size). */
   protected checkKey(key: Uint8Array): void {

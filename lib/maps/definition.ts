@@ -6,6 +6,7 @@
 
 import { E2BIG, EINVAL, EOPNOTSUPP } from '../errno.js';
 import { MapError } from './error.js';
+import { indexBytesPerEntry } from './hash-index.js';
 import { MAP_FLAGS, MAP_TYPES, mapTypeName, type MapDefinition, type MapTypeName } from './types.js';
 
 /**
@@ -47,7 +48,7 @@ interface TypeRule {
   readonly valueSize: number | 'any';
   readonly flags: number;
   readonly percpu?: boolean;
-  readonly bytesPerEntry: (valueSize: number, cpus: number) => number;
+  readonly bytesPerEntry: (valueSize: number, cpus: number, keySize: number) => number;
 }
 
 const roundUp8 = (n: number): number => Math.ceil(n / 8) * 8;
@@ -55,14 +56,18 @@ const isPowerOf2 = (n: number): boolean => n > 0 && 2 ** Math.round(Math.log2(n)
 const values = (v: number): number => roundUp8(v);
 const percpuValues = (v: number, cpus: number): number => roundUp8(v) * cpus;
 const slots = (): number => 8;
+// Hash maps preallocate their index too (hash-index.ts): keys, links, buckets.
+const hashValues = (v: number, cpus: number, keySize: number): number => values(v) + indexBytesPerEntry(keySize);
+const percpuHashValues = (v: number, cpus: number, keySize: number): number =>
+  percpuValues(v, cpus) + indexBytesPerEntry(keySize);
 
 const RULES: Record<MapTypeName, TypeRule> = {
-  hash: { keySize: 'any', valueSize: 'any', flags: HASH_FLAGS, bytesPerEntry: values },
-  lru_hash: { keySize: 'any', valueSize: 'any', flags: HASH_FLAGS | F.BPF_F_NO_COMMON_LRU, bytesPerEntry: values },
-  percpu_hash: { keySize: 'any', valueSize: 'any', flags: HASH_FLAGS, percpu: true, bytesPerEntry: percpuValues },
+  hash: { keySize: 'any', valueSize: 'any', flags: HASH_FLAGS, bytesPerEntry: hashValues },
+  lru_hash: { keySize: 'any', valueSize: 'any', flags: HASH_FLAGS | F.BPF_F_NO_COMMON_LRU, bytesPerEntry: hashValues },
+  percpu_hash: { keySize: 'any', valueSize: 'any', flags: HASH_FLAGS, percpu: true, bytesPerEntry: percpuHashValues },
   lru_percpu_hash: {
     keySize: 'any', valueSize: 'any', flags: HASH_FLAGS | F.BPF_F_NO_COMMON_LRU, percpu: true,
-    bytesPerEntry: percpuValues,
+    bytesPerEntry: percpuHashValues,
   },
   array: { keySize: 4, valueSize: 'any', flags: ARRAY_FLAGS | F.BPF_F_MMAPABLE, bytesPerEntry: values },
   percpu_array: { keySize: 4, valueSize: 'any', flags: ARRAY_FLAGS, percpu: true, bytesPerEntry: percpuValues },
@@ -133,9 +138,9 @@ export function checkDefinition(def: MapDefinition, cpus: number, storage = true
     throw new MapError(EOPNOTSUPP, `${label}: flags: LRU maps are always preallocated (BPF_F_NO_PREALLOC)`);
   }
   if (storage) {
-    const bytes = maxEntries * rule.bytesPerEntry(valueSize, cpus);
+    const bytes = maxEntries * rule.bytesPerEntry(valueSize, cpus, keySize);
     if (bytes > MAX_MAP_STORAGE) {
-      throw new MapError(E2BIG, `${label}: maxEntries ${maxEntries} x valueSize ${valueSize} needs ${bytes} bytes, more than the ${MAX_MAP_STORAGE}-byte limit of a map`);
+      throw new MapError(E2BIG, `${label}: maxEntries ${maxEntries} x valueSize ${valueSize} (keySize ${keySize}) needs ${bytes} bytes, more than the ${MAX_MAP_STORAGE}-byte limit of a map`);
     }
   }
 

@@ -20,12 +20,12 @@ export abstract class FdArray<T, In = T> extends BpfMap {
   /** `value` as a slot value, or a thrown MapError/UsageError saying why not. */
   protected abstract accept(value: In): T;
 
-  override update(key: Uint8Array, value: Uint8Array, flags: number, cpu: number): number {
+  override updateElem(key: Uint8Array, value: Uint8Array, flags: number, cpu: number): number {
     return -EOPNOTSUPP;
   }
 
   /** Also the JS-side delete (index as a number or 4 bytes): 0, -E2BIG or -ENOENT. */
-  override delete(key: BytesInput): number {
+  override deleteElem(key: BytesInput): number {
     const index = indexOf(key, `map ${this.name}: key`);
     if (index >= this.maxEntries) return -E2BIG;
     return this.slots.delete(index) ? 0 : -ENOENT;
@@ -51,6 +51,7 @@ export abstract class FdArray<T, In = T> extends BpfMap {
    * arrays) or a value the map cannot hold.
    */
   set(index: BytesInput, value: In | null, flags: number = BPF_ANY): this {
+    this.assertWritable('set');
     const i = indexOf(index, `map ${this.name}: key`);
     if (flags !== BPF_ANY) orThrow(-EINVAL, this.name, 'set');
     if (i >= this.maxEntries) orThrow(-E2BIG, this.name, `set at index ${i}`);
@@ -65,6 +66,7 @@ export abstract class FdArray<T, In = T> extends BpfMap {
 
   /** Empties every slot. */
   clear(): void {
+    this.assertWritable('clear');
     this.slots.clear();
   }
 

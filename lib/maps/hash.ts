@@ -25,12 +25,12 @@ export class HashMap extends HashTable<Uint8Array> {
   get<F extends ValueFormat>(key: BytesInput, format: F): Decoded<F> | undefined;
   get(key: BytesInput, format: ValueFormat = 'bytes'): Uint8Array | number | bigint | undefined {
     checkFormat(format, `map ${this.name}: get`);
-    const entry = this.find(this.jsKey(key), false);
-    return entry && decode(this.store.view(entry.element, 0), format, `map ${this.name}: value`);
+    return this.withElement(key, (element) => decode(this.store.view(element, 0), format, `map ${this.name}: value`));
   }
 
   /** Inserts or replaces (per `flags`); throws MapError when Linux would fail. */
   set(key: BytesInput, value: BytesInput, flags: number = BPF_ANY): this {
+    this.assertWritable('set');
     const bytes = toBytes(value, this.valueSize, `map ${this.name}: value`);
     const result = this.insert(this.jsKey(key), flags, (element) => this.store.view(element, 0).set(bytes));
     orThrow(result, this.name, 'set');
@@ -56,13 +56,12 @@ export class PerCpuHashMap extends HashTable<Uint8Array[]> {
   get<F extends ValueFormat>(key: BytesInput, format: F): Decoded<F>[] | undefined;
   get(key: BytesInput, format: ValueFormat = 'bytes'): (Uint8Array | number | bigint)[] | undefined {
     checkFormat(format, `map ${this.name}: get`);
-    const entry = this.find(this.jsKey(key), false);
-    if (entry === undefined) return undefined;
-    return Array.from({ length: this.copies }, (_, cpu) =>
-      decode(this.store.view(entry.element, cpu), format, `map ${this.name}: value`));
+    return this.withElement(key, (element) => Array.from({ length: this.copies }, (_, cpu) =>
+      decode(this.store.view(element, cpu), format, `map ${this.name}: value`)));
   }
 
   set(key: BytesInput, value: BytesInput | readonly BytesInput[], flags: number = BPF_ANY): this {
+    this.assertWritable('set');
     const values = perCpuValues(value, this.copies, this.valueSize, this.name);
     const result = this.insert(this.jsKey(key), flags, (element) => {
       values.forEach((bytes, cpu) => this.store.view(element, cpu).set(bytes));

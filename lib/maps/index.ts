@@ -16,6 +16,10 @@
 //   Uint8Array or as numbers/bigints when 4 or 8 bytes wide; get copies (or
 //   decodes with 'u32'/'u64'); set throws MapError; delete returns 0 or
 //   -errno like the helper; records arrive through onRecord/records()/drain().
+// - Sharing between threads (registry.ts): arrays, hash maps, queues and
+//   stacks can keep their state in SharedArrayBuffers that other threads'
+//   registries attach to; the other types stay per thread.
+// - freeze(): JS-side writes throw MapError EPERM afterwards (BPF_MAP_FREEZE).
 
 export {
   MAP_TYPES, MAP_POINTER_BASE, MAX_FD, MAP_FLAGS, mapTypeName,
@@ -42,3 +46,5 @@ export { PerfEventArrayMap, PERF_PENDING_LIMIT } from './perf-event-array.js';
 export type { PerfRecord } from './perf-event-array.js';
 export { MapRegistry, MAX_CPUS } from './registry.js';
 export type { MapByType, MapRegistryOptions } from './registry.js';
+export { SHARED_STATE_FORMAT } from './shared-state.js';
+export type { SharedMapsState, SharedMapState } from './shared-state.js';

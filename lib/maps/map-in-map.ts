@@ -84,11 +84,11 @@ export class HashOfMapsMap extends BpfMap {
     return this.index.get(this.keyId(key))?.map.pointer ?? 0;
   }
 
-  override update(key: Uint8Array, value: Uint8Array, flags: number, cpu: number): number {
+  override updateElem(key: Uint8Array, value: Uint8Array, flags: number, cpu: number): number {
     return -EOPNOTSUPP;
   }
 
-  override delete(key: BytesInput): number {
+  override deleteElem(key: BytesInput): number {
     return this.index.delete(this.keyId(this.jsKey(key))) ? 0 : -ENOENT;
   }
 
@@ -105,6 +105,7 @@ export class HashOfMapsMap extends BpfMap {
   }
 
   set(key: BytesInput, value: BpfMap | number, flags: number = BPF_ANY): this {
+    this.assertWritable('set');
     const bytes = this.jsKey(key);
     const id = this.keyId(bytes);
     const exists = this.index.has(id);
@@ -120,6 +121,7 @@ export class HashOfMapsMap extends BpfMap {
   }
 
   clear(): void {
+    this.assertWritable('clear');
     this.index.clear();
   }
 

@@ -1,8 +1,14 @@
 // The maps of one VM: creates them from definitions, gives them fds (from 1,
 // never reused, so a stale map pointer can never name a newer map) and
 // finds them again by fd or by the pointer a program holds.
+//
+// Sharing between threads: with `share`, maps that can be shared (arrays,
+// hash maps, queues, stacks) keep all their state in SharedArrayBuffers and
+// sharedState() describes them; a registry in another thread made with
+// `attach: state` then attaches its k-th create(def) to the state's k-th
+// map instead of allocating. Other types are per thread (shared-state.ts).
 
-import { EMFILE } from '../errno.js';
+import { EINVAL, EMFILE } from '../errno.js';
 import { UsageError } from '../errors.js';
 import type { Memory } from '../memory.js';
 import { ArrayMap, PerCpuArrayMap } from './array.js';
@@ -15,6 +21,10 @@ import { PerfEventArrayMap } from './perf-event-array.js';
 import { ProgArrayMap } from './prog-array.js';
 import { QueueStackMap } from './queue-stack.js';
 import { RingBufMap } from './ringbuf.js';
+import {
+  checkSameDefinition, checkSharedState, plainDefinition, SHARED_STATE_FORMAT, type SharedMapsState,
+} from './shared-state.js';
+import { MapStorage } from './storage.js';
 import { MAP_POINTER_BASE, MAX_FD, type MapDefinition, type MapTypeName } from './types.js';
 
 /** The class `create` returns for each type. */
@@ -58,6 +68,17 @@ export interface MapRegistryOptions {
   readonly cpus: number;
   /** What a PROG_ARRAY slot accepts (the Vm passes a check for its own loaded programs). */
   readonly isProgram: (value: unknown) => boolean;
+  /**
+   * Keep the maps that can be shared in SharedArrayBuffers, so that
+   * sharedState() can hand them to other threads. Default false.
+   */
+  readonly share?: boolean;
+  /**
+   * Another registry's sharedState() (for the same cpus): the k-th create
+   * attaches to its k-th map, which must have the same definition (else
+   * MapError EINVAL). Implies share.
+   */
+  readonly attach?: SharedMapsState;
 }
 
 export class MapRegistry {
@@ -77,16 +98,25 @@ export class MapRegistry {
   /** The live ring buffers (endRun runs after every run: it should not walk every map). */
   private readonly rings = new Set<RingBufMap>();
   private nextFd = 1;
+  /** Whether maps' storage is shared (share or attach). */
+  readonly shared: boolean;
+  /** attach: the state the k-th create attaches to. */
+  private readonly attached: SharedMapsState | undefined;
+  /** share/attach: what every map created so far shares, in creation order. */
+  private readonly sharedMaps: { readonly valid: ValidDefinition; readonly buffers: readonly SharedArrayBuffer[] }[] = [];
 
   constructor(memory: Memory, options: MapRegistryOptions) {
-    const { cpus, isProgram } = options;
+    const { cpus, isProgram, share = false, attach } = options;
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) {
       throw new UsageError(`cpus must be an integer in 1..${MAX_CPUS} (got ${String(cpus)})`);
     }
     if (typeof isProgram !== 'function') throw new UsageError('isProgram must be a function');
+    if (typeof share !== 'boolean') throw new UsageError('share must be a boolean');
     this.memory = memory;
     this.cpus = cpus;
     this.isProgram = isProgram;
+    this.attached = attach === undefined ? undefined : checkSharedState(attach, cpus);
+    this.shared = share || attach !== undefined;
   }
 
   /**
@@ -99,19 +129,58 @@ export class MapRegistry {
   create(def: MapDefinition): BpfMap {
     const valid = checkDefinition(def, this.cpus);
     if (this.nextFd > MAX_FD) throw new MapError(EMFILE, `cannot create map: all ${MAX_FD} map fds are used`);
+    const storage = this.storageFor(valid);
     const ctx: MapContext = {
       memory: this.memory,
       fd: this.nextFd,
       cpus: this.cpus,
       isProgram: this.isProgram,
       mapByFd: (fd) => this.byFd(fd),
+      storage,
     };
-    const map: BpfMap = new CLASSES[valid.typeName](valid, ctx);
+    let map: BpfMap;
+    try {
+      map = new CLASSES[valid.typeName](valid, ctx);
+      storage.finish();
+    } catch (e) {
+      for (const region of storage.regions()) this.memory.unmap(region);
+      throw e;
+    }
+    if (this.shared) this.sharedMaps.push({ valid, buffers: storage.buffers().slice() });
     this.nextFd++;
     this.maps.set(map.fd, map);
     this.byFdArray[map.fd] = map;
     if (map instanceof RingBufMap) this.rings.add(map);
     return map;
+  }
+
+  /**
+   * A structured-cloneable description of every map created so far (their
+   * SharedArrayBuffers included) for `attach` in another thread. MapError
+   * EINVAL unless the registry was made with share or attach.
+   */
+  sharedState(): SharedMapsState {
+    if (!this.shared) {
+      throw new MapError(EINVAL, 'maps are not shared: create the registry with share: true (a Vm with shareMaps: true)');
+    }
+    return {
+      format: SHARED_STATE_FORMAT,
+      cpus: this.cpus,
+      maps: this.sharedMaps.map(({ valid, buffers }) => ({ definition: plainDefinition(valid), buffers: [...buffers] })),
+    };
+  }
+
+  /** Where the next map's buffers come from: fresh (private or shared) or the attached state's. */
+  private storageFor(valid: ValidDefinition): MapStorage {
+    const what = `map ${valid.name ?? `map${this.nextFd}`}`;
+    if (this.attached === undefined) return new MapStorage(what, this.shared);
+    const k = this.sharedMaps.length;
+    const entry = this.attached.maps[k];
+    if (entry === undefined) {
+      throw new MapError(EINVAL, `${what}: the shared state describes ${this.attached.maps.length} maps, this would be map ${k}`);
+    }
+    checkSameDefinition(valid, entry, k, this.cpus);
+    return new MapStorage(what, true, entry.buffers);
   }
 
   byFd(fd: number): BpfMap | undefined {

@@ -4,12 +4,14 @@
 //
 // Each element holds one copy of the value per CPU (one for ordinary maps),
 // each copy rounded up to 8 bytes as Linux lays values out. Elements never
-// move: an address stays valid for as long as its element is in use.
+// move: an address stays valid for as long as its element is in use. The
+// bytes may be a SharedArrayBuffer that other threads map too (storage.ts).
 
 import { ENOMEM } from '../errno.js';
 import { EbpfError } from '../errors.js';
 import type { Memory, Region } from '../memory.js';
 import { MapError } from './error.js';
+import type { MapStorage } from './storage.js';
 
 /** Maps `bytes` as a region of `memory`, or MapError ENOMEM when the address space is full. */
 export function mapRegion(memory: Memory, bytes: Uint8Array, name: string, readonly = false): Region {
@@ -29,21 +31,23 @@ export class ValueStore {
   readonly elementSize: number;
   readonly valueSize: number;
   readonly count: number;
-  /** Elements handed out at least once; those below it and not in `free` are in use. */
-  private used = 0;
-  private readonly free: number[] = [];
 
   /**
    * `count` elements of `copies` values each (the caller has checked the
-   * total against MAX_MAP_STORAGE). `readonly` makes the region read-only for
-   * programs (BPF_F_RDONLY_PROG); JS writes go to the bytes directly.
+   * total against MAX_MAP_STORAGE), in a buffer from `storage` (shared
+   * between threads when it is). `readonly` makes the region read-only for
+   * programs (BPF_F_RDONLY_PROG); JS writes go to the bytes directly. Which
+   * elements are in use is the owner's business (hash-index.ts for hash maps).
    */
-  constructor(memory: Memory, name: string, valueSize: number, count: number, copies: number, readonly = false) {
+  constructor(memory: Memory, name: string, valueSize: number, count: number, copies: number, readonly: boolean,
+    storage: MapStorage) {
     this.valueSize = valueSize;
     this.count = count;
     this.stride = Math.ceil(valueSize / 8) * 8;
     this.elementSize = this.stride * copies;
-    this.region = mapRegion(memory, new Uint8Array(this.elementSize * count), name, readonly);
+    const bytes = new Uint8Array(storage.buffer(this.elementSize * count, 'values'));
+    this.region = mapRegion(memory, bytes, name, readonly);
+    storage.mapped(this.region);
   }
 
   /** Address of `cpu`'s copy of element `element`. */
@@ -60,23 +64,5 @@ export class ValueStore {
   /** Zeroes every copy of an element (padding included). */
   clear(element: number): void {
     this.region.bytes.fill(0, element * this.elementSize, (element + 1) * this.elementSize);
-  }
-
-  /** A free element, or undefined when all `count` are in use. */
-  allocate(): number | undefined {
-    const reused = this.free.pop();
-    if (reused !== undefined) return reused;
-    return this.used < this.count ? this.used++ : undefined;
-  }
-
-  /** Gives an element back (its address may be handed out again by a later allocate). */
-  release(element: number): void {
-    this.free.push(element);
-  }
-
-  /** Forgets every allocation (the bytes stay as they are). */
-  reset(): void {
-    this.used = 0;
-    this.free.length = 0;
   }
 }

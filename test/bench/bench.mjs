@@ -6,7 +6,8 @@
 // with geometric means, then the compile-throughput lines (a synthetic
 // 10,000-instruction program from bytes to callable function, and a
 // 1,000,000-instruction program that loads and runs), then what a tail call
-// and a map lookup cost (runtime-bench.mjs).
+// and a map lookup cost (runtime-bench.mjs), then packets/s over a capture
+// for an XDP and a classic BPF filter, and tcpdump's own (capture-bench.mjs).
 //
 // Every engine's result must equal the native result (else MISMATCH and
 // exit status 1). Timings are printed, never asserted.
@@ -16,7 +17,8 @@
 //
 // --min-ms: time per measurement (default 300); --warmup-ms: minimum warm-up
 // before it (default 500, extended while the engine keeps getting faster,
-// up to 4x); --only: some programs;
+// up to 4x); --only: some programs (the table's names; `capture` for the
+// capture rows, which --only without it skips, as it skips the runtime costs);
 // --dist DIR: benchmark another build of ebpf-js (a folder holding
 // lib/index.js, e.g. another checkout's dist/), which implies --no-build.
 // --write-inputs DIR: only write each program's input to DIR/NAME.bin (for
@@ -32,6 +34,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runtimeRows } from './runtime-bench.mjs';
+import { captureRows, FILTER as CAPTURE_FILTER } from './capture-bench.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BENCH = join(ROOT, 'fixtures', 'bench');
@@ -60,9 +63,9 @@ function parseArgs(argv) {
       process.exit(2);
     }
   }
-  const unknown = (opts.only ?? []).filter((name) => !PROGRAMS.some((p) => p.name === name));
+  const unknown = (opts.only ?? []).filter((name) => name !== CAPTURE && !PROGRAMS.some((p) => p.name === name));
   if (unknown.length > 0) {
-    console.error(`bench: unknown program(s) ${unknown.join(', ')}; known: ${PROGRAMS.map((p) => p.name).join(', ')}`);
+    console.error(`bench: unknown program(s) ${unknown.join(', ')}; known: ${PROGRAMS.map((p) => p.name).join(', ')}, ${CAPTURE}`);
     process.exit(2);
   }
   if (!(opts.minMs > 0) || !(opts.warmupMs > 0)) {
@@ -189,6 +192,9 @@ function packetCapture(count, seed) {
   }
   return Uint8Array.from(out);
 }
+
+/** The --only name of the capture rows (capture-bench.mjs). */
+const CAPTURE = 'capture';
 
 /**
  * The benchmark set, in table order. Input sizes are chosen so that a
@@ -460,6 +466,10 @@ function fmtPerInsn(ns) {
   return ns === undefined || !Number.isFinite(ns) ? 'n/a' : `${(ns / 1e3).toFixed(3)}`;
 }
 
+function fmtRate(pps) {
+  return pps === undefined || !Number.isFinite(pps) ? 'n/a' : `${Math.round(pps).toLocaleString('en-US')} packets/s`;
+}
+
 function printTable(headers, rows, rightAligned) {
   const cells = rows.filter((r) => r !== 'rule');
   const widths = headers.map((h, c) => Math.max(h.length, ...cells.map((r) => r[c].length)));
@@ -503,6 +513,13 @@ async function main() {
 }
 
 async function benchmark(opts, { Vm, programBytes, engines, hasJit, programs, tmp }) {
+  // --only capture: the capture rows alone.
+  if (programs.length === 0) {
+    const bad = await captureSection(opts, engines, tmp);
+    if (bad > 0) console.log(`${bad} MISMATCH(ES) or FAILURE(S): see above`);
+    process.exitCode = bad > 0 ? 1 : 0;
+    return;
+  }
   const native = opts.native ? buildNative(tmp) : { why: 'disabled (--no-native)' };
   if (native.why !== undefined) console.log(`native: n/a (${native.why})`);
 
@@ -628,8 +645,33 @@ async function benchmark(opts, { Vm, programBytes, engines, hasJit, programs, tm
       console.log(`runtime costs: FAILED ${e.name}: ${String(e.message).split('\n')[0]}`);
     }
   }
+  // Packets/s over a capture (with --only, only when it names `capture`).
+  if (opts.only === undefined || opts.only.includes(CAPTURE)) mismatches += await captureSection(opts, engines, tmp);
   if (mismatches > 0) console.log(`${mismatches} MISMATCH(ES) or FAILURE(S): see above`);
   process.exitCode = mismatches > 0 ? 1 : 0;
+}
+
+/** The capture rows (capture-bench.mjs); returns the number of mismatches and failures. */
+async function captureSection(opts, engines, tmp) {
+  let mismatches = 0;
+  console.log('');
+  try {
+    const { rows: capRows, notes, packets, bytes } = await captureRows(ROOT, opts.dist, engines, tmp, opts.minMs);
+    console.log(`capture: FILE = fixtures/pcap/traffic.pcap x10 (${packets.toLocaleString('en-US')} packets, ${(bytes / 1e6).toFixed(1)} MB), ` +
+      `FILTER = "${CAPTURE_FILTER}", one core (workers: 1)`);
+    printTable(['program', 'engine', 'from file', 'in memory'], capRows.map((r) => [
+      r.what, r.engine, fmtRate(r.fromFile), fmtRate(r.inMemory),
+    ]), [false, false, true, true]);
+    console.log('packets/s, best run: from file = read and parse the pcap + run (what tcpdump -r does); in memory = packets already parsed');
+    for (const n of notes) {
+      if (n.startsWith('MISMATCH')) mismatches++;
+      console.log(n);
+    }
+  } catch (e) {
+    mismatches++;
+    console.log(`capture: FAILED ${e.name}: ${String(e.message).split('\n')[0]}`);
+  }
+  return mismatches;
 }
 
 await main();
