@@ -2,7 +2,7 @@
 // of boundary values, truncations): parsing and everything asked of the
 // result (resolve, sizeOf, typeName, datasecs, btfMaps, decodeValue of every
 // sized type and encodeValue of what it decoded, parseBtfExt) either works or throws BtfError, and each case
-// finishes quickly (no hang, no giant allocation).
+// finishes (no hang: vitest's time limit ends a runaway case; no giant allocation).
 
 import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
@@ -97,10 +97,9 @@ describe('mutation fuzz', () => {
     }
   });
 
-  it('mutated .BTF: BtfError or a usable result, quickly', () => {
+  it('mutated .BTF: BtfError or a usable result', () => {
     fc.assert(fc.property(fc.nat(SECTIONS.length - 1), mutation, (i, m) => {
       const bytes = mutate(SECTIONS[i]!.btf, m);
-      const t0 = performance.now();
       let btf: Btf | undefined;
       try {
         btf = parseBtf(bytes);
@@ -108,26 +107,23 @@ describe('mutation fuzz', () => {
         expect(e).toBeInstanceOf(BtfError);
       }
       if (btf !== undefined) exercise(btf);
-      expect(performance.now() - t0).toBeLessThan(500);
     }), { numRuns: 600, seed: 5 });
   });
 
-  it('mutated .BTF.ext: BtfError or a result, quickly', () => {
+  it('mutated .BTF.ext: BtfError or a result', () => {
     fc.assert(fc.property(fc.nat(SECTIONS.length - 1), mutation, (i, m) => {
       const s = SECTIONS[i]!;
       const btf = parseBtf(s.btf);
       const bytes = mutate(s.ext, m);
-      const t0 = performance.now();
       try {
         parseBtfExt(bytes, btf);
       } catch (e) {
         expect(e).toBeInstanceOf(BtfError);
       }
-      expect(performance.now() - t0).toBeLessThan(500);
     }), { numRuns: 600, seed: 5 });
   });
 
-  it('type ids rewired inside the type section (cycles, wrong kinds): BtfError or a result, quickly', () => {
+  it('type ids rewired inside the type section (cycles, wrong kinds): BtfError or a result', () => {
     let parsed = 0;
     fc.assert(fc.property(fc.nat(SECTIONS.length - 1), fc.array(fc.tuple(fc.nat(), fc.nat(40)), { minLength: 1, maxLength: 8 }), (i, writes) => {
       const bytes = Uint8Array.from(SECTIONS[i]!.btf);
@@ -135,14 +131,12 @@ describe('mutation fuzz', () => {
       const start = 24 + v.getUint32(8, true);
       const words = v.getUint32(12, true) / 4;
       for (const [at, value] of writes) v.setUint32(start + (at % words) * 4, value, true);
-      const t0 = performance.now();
       try {
         exercise(parseBtf(bytes));
         parsed++;
       } catch (e) {
         expect(e).toBeInstanceOf(BtfError);
       }
-      expect(performance.now() - t0).toBeLessThan(500);
     }), { numRuns: 600, seed: 5 });
     // Most rewirings still parse, so the code past parsing is what this exercises.
     expect(parsed).toBeGreaterThan(200);

@@ -160,9 +160,7 @@ describe('following types', () => {
     for (let i = 0; i < 65535; i++) words.push(0, ptr);
     b.types.push(words);
     const btf = parseBtf(b.build());
-    const t0 = Date.now();
     expect(btf.typeName(2).length).toBeLessThan(10000);
-    expect(Date.now() - t0).toBeLessThan(500);
   });
 
   it('guards array cycles and sizes past 2^32', () => {
