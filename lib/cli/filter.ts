@@ -156,7 +156,7 @@ export async function filterCommand(args: string[], out: (s: string) => void, er
     }));
   }
   const pps = elapsedNs > 0 ? Math.round((packets * 1e9) / elapsedNs) : 0;
-  err(`${formatCount(accepted)} of ${packetCount(packets)} matched ${what}${failure === undefined ? '' : ' before the error'} (${engine}, ${pps} packets/s)`);
+  err(`${formatCount(accepted)} of ${packetCount(packets)} matched ${what}${failure === undefined ? '' : ' before the error'} (${engine}, ${formatCount(pps)} packets/s)`);
   const skipNote = skippedLine(skipped, skippedExamples[0], "not of the first packet's link type");
   if (skipNote !== undefined) err(skipNote);
   if (failure !== undefined) throw failure;
