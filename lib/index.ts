@@ -55,3 +55,5 @@ export type {
 export { SkbContext, SK_BUFF_SIZE, SKB, SKB_WRITABLE, skbFieldAt } from './skb.js';
 export type { SkbOptions, SkbPacketOptions } from './skb.js';
 export * from './retcodes.js';
+export { buildCfgGraph, renderCfg, renderDot, renderSvg, renderMermaid, CFG_FORMATS } from './cfg-render/index.js';
+export type { CfgGraph, CfgFormat } from './cfg-render/index.js';

@@ -208,3 +208,17 @@ describe('ebpf-js conformance-plugin', () => {
     expect(j.stdout).toMatch(/pc 0/);
   });
 });
+
+describe('ebpf-js cfg (the built CLI)', () => {
+  it('dispatches cfg: DOT by default, the tail-call block marked; usage errors exit 2', () => {
+    const r = cli(['cfg', 'fixtures/elf/tail_dispatch.o', '--program', 'dispatch']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^digraph "dispatch" \{/);
+    expect(r.stdout).toContain('tail call');
+    const svg = cli(['cfg', 'fixtures/elf/tail_dispatch.o', '--program', 'dispatch', '--format', 'svg']);
+    expect(svg.stdout).toMatch(/^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    const bad = cli(['cfg', 'fixtures/elf/tail_dispatch.o']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^ebpf-js: the object has 3 programs/);
+  });
+});

@@ -4,6 +4,7 @@
 
 import { EbpfError } from '../errors.js';
 import { asmCommand, disasmCommand } from './asm.js';
+import { CFG_USAGE, cfgCommand } from './cfg.js';
 import { conformanceCommand, conformancePluginCommand, readStdin } from './conformance.js';
 import { FILTER_USAGE, filterCommand } from './filter.js';
 import { INSPECT_USAGE, inspectCommand } from './inspect.js';
@@ -32,6 +33,8 @@ commands:
   disasm FILE [--pcs]      disassemble raw bytecode
   jit FILE [--budget] [--helpers linux|conformance] [--section NAME | --program NAME]
                            print the JavaScript the JIT generates for a program
+  cfg FILE [--program NAME | --section NAME] [--format dot|svg|mermaid] [-o OUT]
+                           draw the control-flow graph (basic blocks, loops, tail calls)
   conformance [--engine interp|jit] PATH...
                            run .data test cases (files or folders)
   conformance-plugin [MEMHEX] [--jit|--interpret]
@@ -42,7 +45,9 @@ ${RUN_USAGE}
 
 ${FILTER_USAGE}
 
-${INSPECT_USAGE}`;
+${INSPECT_USAGE}
+
+${CFG_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(s + '\n');
@@ -65,6 +70,8 @@ async function main(argv: string[]): Promise<number> {
         return asmCommand(rest, (b) => process.stdout.write(b));
       case 'disasm':
         return disasmCommand(rest, out);
+      case 'cfg':
+        return cfgCommand(rest, out);
       case 'jit':
         return jitCommand(rest, out);
       case 'conformance':
