@@ -81,6 +81,18 @@ function sourceLineStarts(program: Program, lines: readonly (SourceLine | undefi
 }
 
 /**
+ * Records that `node` was lowered from `pc` (for a source map). Lowering
+ * may hand out one node in several places (the slot-cache reset after every
+ * call, frozen constants): a node already recorded is replaced by a shallow
+ * copy, which prints the same but is told apart by identity.
+ */
+function tagged<T extends object>(pcs: Map<object, number>, node: T, pc: number): T {
+  const copy = pcs.has(node) ? { ...node } : node;
+  pcs.set(copy, pc);
+  return copy;
+}
+
+/**
  * The code of the program's own blocks: instructions, conditions, budget
  * checks, exits. (Hooks are classes, not closures made per function: V8
  * inlines a hook into the structuring code it optimizes, checking which
@@ -91,15 +103,23 @@ class BlockHooks implements StructureHooks {
   /** What follows every call of the function (or piece) being built: its slot caches emptied. */
   resets: readonly Stmt[] = [];
 
-  /** `lines`: the comment of each pc where a C line starts (readable output only). */
-  constructor(readonly ctx: LowerContext, readonly options: EmitOptions, readonly lines: ReadonlyMap<number, string>) {}
+  /**
+   * `lines`: the comment of each pc where a C line starts (readable output
+   * only); `pcs`: where to record each statement's pc, when a source map is
+   * being made (print.ts marks the statements found in it).
+   */
+  constructor(
+    readonly ctx: LowerContext, readonly options: EmitOptions, readonly lines: ReadonlyMap<number, string>,
+    readonly pcs: Map<object, number> | undefined,
+  ) {}
 
   body(block: BasicBlock): Stmt[] {
-    const { ctx, options, lines } = this;
+    const { ctx, options, lines, pcs } = this;
     const out: Stmt[] = [];
     // Every instruction of a block runs once the block is entered (a fault
     // ends the run anyway), so the whole block is counted at its start.
     if (options.budget) out.push(assign(STATE.count, num(block.insns.length), '+='));
+    if (pcs !== undefined && out.length > 0) out[0] = tagged(pcs, out[0]!, block.start);
     // C lines waiting for a statement to stand before (an instruction may lower to none).
     let pending: string[] = [];
     for (const insn of block.insns) {
@@ -110,6 +130,7 @@ class BlockHooks implements StructureHooks {
       for (const s of lowerInsn(ctx, insn)) out.push(s);
       // The callee may have mapped or unmapped regions: the slot caches are stale.
       if (isCall(insn)) for (const s of this.resets) out.push(s);
+      if (pcs !== undefined) for (let i = first; i < out.length; i++) out[i] = tagged(pcs, out[i]!, insn.pc);
       if (pending.length > 0 && out.length > first) {
         appendComments(out[first]!, pending);
         pending = [];
@@ -128,16 +149,22 @@ class BlockHooks implements StructureHooks {
 
   test(block: BasicBlock): Expr {
     if (block.terminator.kind !== 'branch') throw new Error(`internal: block ${block.id} has no branch`);
-    return lowerCondition(this.ctx, block.terminator.insn);
+    const test = lowerCondition(this.ctx, block.terminator.insn);
+    return this.pcs === undefined ? test : tagged(this.pcs, test, block.terminator.insn.pc);
   }
 
   backwardJump(insn: Instruction): Stmt[] {
-    return this.options.budget ? [budgetCheck(insn.pc)] : [];
+    if (!this.options.budget) return [];
+    const check = budgetCheck(insn.pc);
+    return [this.pcs === undefined ? check : tagged(this.pcs, check, insn.pc)];
   }
 
   exit(block: BasicBlock): Stmt[] {
     if (block.terminator.kind !== 'exit') throw new Error(`internal: block ${block.id} does not exit`);
-    return lowerExit(this.ctx, block.terminator.insn);
+    const { insn } = block.terminator;
+    const out = lowerExit(this.ctx, insn);
+    const { pcs } = this;
+    return pcs === undefined ? out : out.map((s) => tagged(pcs, s, insn.pc));
   }
 }
 
@@ -189,6 +216,8 @@ class Printer {
   print(body: Stmt[]): void {
     printInto(this.sink, { type: 'Program', sourceType: 'script', body }, this.style);
     this.sink.cut();
+    // Printed: the nodes' pcs are no longer needed (a source map holds positions, not nodes).
+    this.sink.map?.pcs.clear();
   }
 }
 
@@ -251,7 +280,7 @@ export function emitModule(
   let split = false;
   for (const cfg of buildFunctionCfgs(program)) {
     const sharedFlag = needsSharedFlag(cfg.blocks.flatMap((b) => b.insns));
-    const hooks = new BlockHooks({ ...ctx, hints: analyzeFunction(cfg, program), sharedFlag }, options, lines);
+    const hooks = new BlockHooks({ ...ctx, hints: analyzeFunction(cfg, program), sharedFlag }, options, lines, sink.map?.pcs);
     if (emitFunction(hooks, cfg, splitLimit, printer)) split = true;
   }
   const tail: Stmt[] = [];

@@ -20,10 +20,17 @@
 // spaces. Parentheses follow astring's precedence rules, copied from its
 // generator (its tables are exported by its code but not by its types).
 //
-// What it does not do: comments or source maps in the compact style.
+// What it does not do: comments in the compact style.
+//
+// Source maps (source-map.ts), only when asked: a MappedSink tracks the line
+// and column of what it is given, and statements are marked as they start
+// (in the compact printer's statement lists; in the readable style by
+// astring's statement methods wrapped in MAPPED_READABLE). A plain Sink has
+// no recorder: the cost on the usual path is one field read per statement.
 
 import { GENERATOR, generate, type Generator, type State } from 'astring';
 import type * as ES from 'estree';
+import { MapRecorder } from './source-map.js';
 
 /**
  * Where printed text goes. Tokens are appended to a string: V8 builds a rope
@@ -39,6 +46,8 @@ export class Sink {
   #text = '';
   /** astring's state while it prints into this sink: node types printed by astring's own methods need it. */
   state: State | undefined;
+  /** Where statements start, when a source map is being made (MappedSink); undefined otherwise. */
+  readonly map: MapRecorder | undefined = undefined;
 
   /** Called by astring (as its `output` stream) and by the printer below. */
   write(code: string): void {
@@ -66,13 +75,28 @@ export class Sink {
   }
 }
 
+/** A Sink that also follows the position of what is written, for a source map. */
+export class MappedSink extends Sink {
+  override readonly map = new MapRecorder();
+
+  override write(code: string): void {
+    super.write(code);
+    this.map.advance(code);
+  }
+
+  override writeNumber(value: number): void {
+    this.write(String(value));
+  }
+}
+
 /**
  * Prints `node` (a statement or a Program) into `sink`: compact, or readable
  * with the comments attached to statements.
  */
 export function printInto(sink: Sink, node: ES.Node, style: 'compact' | 'readable'): void {
   const compact = style === 'compact';
-  generate(node, { output: sink as never, generator: compact ? COMPACT : GENERATOR, comments: !compact });
+  const generator = compact ? COMPACT : sink.map === undefined ? GENERATOR : MAPPED_READABLE;
+  generate(node, { output: sink as never, generator, comments: !compact });
 }
 
 // ---------------------------------------------------------------------------
@@ -234,8 +258,10 @@ function list(nodes: readonly ES.Node[], o: Sink): void {
 /** `{` statements, one per line, `}` */
 function block(body: readonly ES.Node[], o: Sink): void {
   o.write('{\n');
+  const map = o.map;
   for (let i = 0; i < body.length; i++) {
-    print(body[i]!, o);
+    if (map !== undefined) mapped(body[i]!, o, map);
+    else print(body[i]!, o);
     o.write('\n');
   }
   o.write('}');
@@ -279,6 +305,13 @@ function literal(n: ES.Literal, o: Sink): void {
   const raw = (n as { raw?: string }).raw;
   if (raw !== undefined) o.write(raw);
   else GENERATOR.Literal.call(COMPACT, n as never, o.state!);
+}
+
+/** Prints a statement with its start marked for a source map. */
+function mapped(n: ES.Node, o: Sink, map: MapRecorder): void {
+  const marked = map.mark(n);
+  print(n, o);
+  map.leave(marked);
 }
 
 /** Prints any node the JIT emits; others go to astring's method for their type. */
@@ -346,7 +379,8 @@ function print(n: ES.Node, o: Sink): void {
       if (n.alternate != null) {
         // `else if`, `else return`: a keyword or name must not touch `else`.
         o.write(n.alternate.type === 'BlockStatement' ? 'else' : 'else ');
-        print(n.alternate, o);
+        if (o.map !== undefined) mapped(n.alternate, o, o.map);
+        else print(n.alternate, o);
       }
       return;
     case 'BlockStatement':
@@ -409,7 +443,8 @@ function print(n: ES.Node, o: Sink): void {
           o.write(':\n');
         }
         for (const s of c.consequent) {
-          print(s, o);
+          if (o.map !== undefined) mapped(s, o, o.map);
+          else print(s, o);
           o.write('\n');
         }
       }
@@ -432,7 +467,8 @@ function print(n: ES.Node, o: Sink): void {
       return;
     case 'Program':
       for (const s of n.body) {
-        print(s, o);
+        if (o.map !== undefined) mapped(s, o, o.map);
+        else print(s, o);
         o.write('\n');
       }
       return;
@@ -466,3 +502,28 @@ function enter(n: ES.Node, state: State): void {
   sink.state = state;
   print(n, sink);
 }
+
+/** Statement types astring prints whose start a readable source map records. */
+const STATEMENTS = [
+  'ExpressionStatement', 'IfStatement', 'BlockStatement', 'VariableDeclaration', 'ReturnStatement', 'BreakStatement',
+  'ContinueStatement', 'LabeledStatement', 'WhileStatement', 'DoWhileStatement', 'ForStatement', 'SwitchStatement',
+  'ThrowStatement', 'EmptyStatement', 'FunctionDeclaration',
+] as const;
+
+/**
+ * astring's own generator (the readable style), with each statement's start
+ * marked in the sink's recorder: astring writes the indentation, then calls
+ * the statement's method, so the position is that of the statement's code.
+ */
+const MAPPED_READABLE: Generator = Object.freeze({
+  ...GENERATOR,
+  ...Object.fromEntries(STATEMENTS.map((type) => {
+    const method = (GENERATOR as unknown as Record<string, (node: ES.Node, state: State) => void>)[type]!;
+    return [type, function (this: Generator, n: ES.Node, state: State): void {
+      const map = (state as State & { output: Sink }).output.map!;
+      const marked = map.mark(n);
+      method.call(this, n, state);
+      map.leave(marked);
+    }];
+  })),
+}) as unknown as Generator;

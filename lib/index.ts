@@ -1,7 +1,7 @@
 // Public API of ebpf-js. This module only re-exports.
 
 export { Vm, LoadedProgram, ENGINES, AVAILABLE_ENGINES } from './vm.js';
-export type { VmOptions, RunOptions, LoadOptions, EngineName, ProgramSource, RunInput } from './vm.js';
+export type { VmOptions, RunOptions, LoadOptions, EngineName, ProgramSource, RunInput, SourceMapV3 } from './vm.js';
 export type { HelperFn, HelperContext, RunServices, ProgramContext, XdpBuffer } from './runtime.js';
 export { FRAME_SIZE } from './runtime.js';
 export {

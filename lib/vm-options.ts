@@ -41,6 +41,12 @@ export interface VmOptions extends HelperEnvOptions {
    * maps `vm.maps.sharedState()` described in another thread (lib/maps).
    */
   sharedMaps?: SharedMapsState;
+  /**
+   * Compiled code ends with `//# sourceURL=ebpf-js/NAME.js` and an inline
+   * source map to BPF (and C) lines, for debuggers and profilers. Default
+   * false: nothing is tracked or added.
+   */
+  sourceMaps?: boolean;
 }
 
 
@@ -63,6 +69,8 @@ export interface LoadOptions {
    * shows `file:line: text` before the code of each new line.
    */
   sourceLines?: readonly (SourceLine | undefined)[];
+  /** Names the program's generated code in source maps (`ebpf-js/NAME.js`, `NAME.bpf`). Default 'prog'. */
+  name?: string;
 }
 
 export interface RunOptions {

@@ -12,7 +12,8 @@
 // Runs of one Vm do not nest (they share the stack region and the run state):
 // a helper that starts another run gets a UsageError.
 
-import { compileProgram, jitSource, type CompiledProgram } from '../codegen/compile.js';
+import { compileProgram, compiledSourceMap, jitSource, type CompiledProgram, type SourceMapRequest } from '../codegen/compile.js';
+import type { SourceMapV3 } from '../codegen/source-map.js';
 import { HELPER_NAME_RE, assembleSlots } from './asm.js';
 import { disassemble } from './disasm.js';
 import { UsageError, ValidationError } from './errors.js';
@@ -33,7 +34,7 @@ import {
 } from './vm-options.js';
 
 export { ENGINES };
-export type { EngineName, LoadOptions, RunOptions, SharedMapsState, SourceLine, VmOptions };
+export type { EngineName, LoadOptions, RunOptions, SharedMapsState, SourceLine, SourceMapV3, VmOptions };
 /** Engines that can run programs. Tests run every one. */
 export const AVAILABLE_ENGINES: readonly EngineName[] = ['interp', 'jit'];
 
@@ -88,6 +89,7 @@ export class Vm {
   private readonly resolveHelper = (name: string): number | undefined => this.helperNames.get(name) ?? helperIdByName(name);
   private readonly options: {
     readonly engine: EngineName; readonly maxInstructions: number; readonly maxCallDepth: number; readonly cpus: number;
+    readonly sourceMaps: boolean;
   };
   private budget: number | undefined;
   private unwindHelper: number | undefined;
@@ -114,6 +116,7 @@ export class Vm {
     checkInt('maxTailCalls', options.maxTailCalls, 0, 0x7fffffff);
     checkBoolean('standardHelpers', options.standardHelpers);
     checkBoolean('shareMaps', options.shareMaps);
+    checkBoolean('sourceMaps', options.sourceMaps);
     if (options.sharedMaps !== undefined && (typeof options.sharedMaps !== 'object' || options.sharedMaps === null)) {
       throw new UsageError('option sharedMaps must be what vm.maps.sharedState() returned');
     }
@@ -124,6 +127,7 @@ export class Vm {
       maxInstructions: options.maxInstructions ?? 1_000_000,
       maxCallDepth: options.maxCallDepth ?? DEFAULT_MAX_CALL_DEPTH,
       cpus: options.cpus ?? 1,
+      sourceMaps: options.sourceMaps === true,
     };
     this.budget = options.budget;
     this.unwindHelper = options.unwindHelper;
@@ -238,6 +242,8 @@ export class Vm {
     if (typeof options !== 'object' || options === null) throw new UsageError('load() options must be an object');
     const maps = options.maps ?? [];
     const sourceLines = checkSourceLines(options.sourceLines);
+    if (options.name !== undefined && typeof options.name !== 'string') throw new UsageError('load() option name must be a string');
+    const name = options.name;
     if (!Array.isArray(maps) || maps.some((m: unknown) => !(m instanceof BpfMap) || this.maps.byFd(m.fd) !== m)) {
       throw new UsageError('load() option maps must be an array of maps created by this Vm');
     }
@@ -251,10 +257,10 @@ export class Vm {
       // Only bytes that decode to a well-sized program are decoded here; the
       // validator reports the others without allocating for them.
       const n = source.byteLength / SLOT_SIZE;
-      if (!Number.isInteger(n) || n === 0 || n > this.options.maxInstructions) return this.loaded(validateBytes(source, validateOptions), sourceLines);
+      if (!Number.isInteger(n) || n === 0 || n > this.options.maxInstructions) return this.loaded(validateBytes(source, validateOptions), sourceLines, name);
       slots = decodeSlots(source);
     } else throw new UsageError('load() takes a Uint8Array of bytecode or a string of assembly');
-    if (!hasMapReferences(slots)) return this.loaded(validateSlots(slots, validateOptions), sourceLines);
+    if (!hasMapReferences(slots)) return this.loaded(validateSlots(slots, validateOptions), sourceLines, name);
     const resolved = resolveMapReferences(slots, { byFd: (fd) => this.maps.byFd(fd), byIndex: maps });
     let program: Program;
     try {
@@ -265,11 +271,16 @@ export class Vm {
       throw e;
     }
     if (resolved.error !== undefined) throw resolved.error;
-    return this.loaded(program, sourceLines);
+    return this.loaded(program, sourceLines, name);
   }
 
-  private loaded(program: Program, sourceLines: LoadOptions['sourceLines']): LoadedProgram {
-    return new LoadedProgram(this, program, sourceLines);
+  private loaded(program: Program, sourceLines: LoadOptions['sourceLines'], name: string | undefined): LoadedProgram {
+    return new LoadedProgram(this, program, sourceLines, name);
+  }
+
+  /** @internal Whether compiled code carries a source map (VmOptions.sourceMaps). */
+  get sourceMaps(): boolean {
+    return this.options.sourceMaps;
   }
 
   /** @internal What the JIT compiles against: this Vm's memory, helpers, limits and run state. */
@@ -405,10 +416,18 @@ export class LoadedProgram {
   private prepared: PreparedProgram | undefined;
   /** For each pc, its C source line (LoadOptions.sourceLines), shown by jitSource(). */
   readonly sourceLines: readonly (SourceLine | undefined)[] | undefined;
-  constructor(vm: Vm, program: Program, sourceLines?: readonly (SourceLine | undefined)[]) {
+  /** LoadOptions.name: names generated code in source maps (`ebpf-js/NAME.js`, `NAME.bpf`); 'prog' when absent. */
+  readonly name: string;
+  constructor(vm: Vm, program: Program, sourceLines?: readonly (SourceLine | undefined)[], name?: string) {
     this.vm = vm;
     this.program = program;
     this.sourceLines = sourceLines;
+    this.name = name ?? 'prog';
+  }
+
+  /** What a source map of this program is made from. */
+  private mapRequest(): SourceMapRequest {
+    return this.sourceLines === undefined ? { name: this.name } : { name: this.name, sourceLines: this.sourceLines };
   }
 
   /** @internal The JIT's code for this program under the Vm's current options, compiled once. */
@@ -420,7 +439,8 @@ export class LoadedProgram {
     const key = `${budgeted}:${unwind ?? ''}`;
     let code = this.cache.get(key);
     if (code === undefined) {
-      code = compileProgram(this.program, this.vm.compileOptions(budgeted), this.vm.jitTarget());
+      code = compileProgram(this.program, this.vm.compileOptions(budgeted), this.vm.jitTarget(),
+        this.vm.sourceMaps ? this.mapRequest() : undefined);
       this.cache.set(key, code);
     }
     if (budgeted) this.budgeted = { unwind, code };
@@ -442,11 +462,25 @@ export class LoadedProgram {
   /**
    * The JavaScript the JIT generates, with a comment per basic block, and
    * before the code of each new C line, `file:line: text` when the program
-   * was loaded with sourceLines.
+   * was loaded with sourceLines. With `sourceMap: true`, followed by
+   * `//# sourceURL=ebpf-js/NAME.js` and an inline `//# sourceMappingURL`
+   * mapping this text to BPF (and C) lines.
    */
-  jitSource(options: { budget?: boolean } = {}): string {
+  jitSource(options: { budget?: boolean; sourceMap?: boolean } = {}): string {
+    checkBoolean('sourceMap', options.sourceMap);
     const compile = this.vm.compileOptions(options.budget === true);
-    return jitSource(this.program, this.sourceLines === undefined ? compile : { ...compile, sourceLines: this.sourceLines });
+    const withLines = this.sourceLines === undefined ? compile : { ...compile, sourceLines: this.sourceLines };
+    return jitSource(this.program, withLines, options.sourceMap === true ? this.mapRequest() : undefined);
+  }
+
+  /**
+   * The Source Map v3 of the code the JIT compiles for this program (as V8
+   * sees it, inside `new Function`): generated positions to `NAME.bpf` line
+   * pc + 1, or to the C line where sourceLines give one. The same map is
+   * inlined in the compiled code when the Vm has `sourceMaps: true`.
+   */
+  sourceMap(options: { budget?: boolean } = {}): SourceMapV3 {
+    return compiledSourceMap(this.program, this.vm.compileOptions(options.budget === true), this.mapRequest());
   }
 
   /**

@@ -4,8 +4,11 @@
 // which calls load, as for `run`. FILE may be an ELF object (clang -target
 // bpf -c): --section or --program picks the program as for `run`, and where
 // the object has .BTF.ext line info, the C source line (`file:line: text`)
-// stands before the code of each new line.
+// stands before the code of each new line. --source-map appends
+// `//# sourceURL=ebpf-js/NAME.js` and an inline source map (base64 JSON)
+// from the printed code to BPF lines (NAME.bpf, line pc + 1) and C lines.
 
+import { basename } from 'node:path';
 import { loadObject } from '../elf/index.js';
 import { UsageError } from '../errors.js';
 import { parse } from './args.js';
@@ -13,11 +16,11 @@ import { isAssemblyPath, readInput, readText } from './io.js';
 import { isElf, pickProgram } from './run-object.js';
 import { runVm } from './run.js';
 
-const USAGE = 'usage: ebpf-js jit FILE [--budget] [--helpers linux|conformance] [--section NAME | --program NAME]';
+const USAGE = 'usage: ebpf-js jit FILE [--budget] [--source-map] [--helpers linux|conformance] [--section NAME | --program NAME]';
 
 export function jitCommand(args: string[], out: (s: string) => void): number {
   const { values, positionals } = parse(args, {
-    budget: { type: 'boolean' }, helpers: { type: 'string' }, section: { type: 'string' }, program: { type: 'string' },
+    budget: { type: 'boolean' }, 'source-map': { type: 'boolean' }, helpers: { type: 'string' }, section: { type: 'string' }, program: { type: 'string' },
   });
   if (positionals.length !== 1) throw new UsageError(USAGE);
   const file = positionals[0]!;
@@ -29,8 +32,8 @@ export function jitCommand(args: string[], out: (s: string) => void): number {
     prog = pickProgram(loadObject(vm, bytes), { section: str('section'), program: str('program') }).prog;
   } else {
     if (values.section !== undefined || values.program !== undefined) throw new UsageError('--section and --program take an ELF object');
-    prog = vm.load(bytes ?? readText(file));
+    prog = vm.load(bytes ?? readText(file), { name: basename(file).replace(/\.[^.]*$/, '') });
   }
-  out(prog.jitSource({ budget: values.budget === true }).replace(/\n$/, ''));
+  out(prog.jitSource({ budget: values.budget === true, sourceMap: values['source-map'] === true }).replace(/\n$/, ''));
   return 0;
 }

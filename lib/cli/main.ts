@@ -31,7 +31,7 @@ commands:
                            list an ELF object's programs, maps, global data, externs, BTF
   asm FILE [-o OUT.bin]    assemble to raw bytecode
   disasm FILE [--pcs]      disassemble raw bytecode
-  jit FILE [--budget] [--helpers linux|conformance] [--section NAME | --program NAME]
+  jit FILE [--budget] [--source-map] [--helpers linux|conformance] [--section NAME | --program NAME]
                            print the JavaScript the JIT generates for a program
   cfg FILE [--program NAME | --section NAME] [--format dot|svg|mermaid] [-o OUT]
                            draw the control-flow graph (basic blocks, loops, tail calls)

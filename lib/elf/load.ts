@@ -132,7 +132,7 @@ function build(vm: Vm, parsed: Parsed, options: LoadObjectOptions): BpfObject {
       const lineInfo = programLines(btf, parsed, linked.origins);
       let prog: LoadedProgram;
       try {
-        prog = vm.load(encodeSlots(linked.slots), lineInfo === undefined ? {} : { sourceLines: lineInfo });
+        prog = vm.load(encodeSlots(linked.slots), lineInfo === undefined ? { name: fn.name } : { sourceLines: lineInfo, name: fn.name });
       } catch (e) {
         throw e instanceof ValidationError ? withSource(e, fn.name, lineInfo?.[e.pc]) : e;
       }
