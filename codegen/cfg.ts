@@ -446,14 +446,12 @@ function dominators(rpo: Int32Array, rpoIndex: Int32Array, predStart: Int32Array
 }
 
 /**
- * Marks the loop headers in `header` and returns whether the graph is
- * reducible. A retreating edge u -> v (v no later than u in reverse
- * postorder) is a back edge when v dominates u; a graph is reducible exactly
- * when every retreating edge is a back edge. Dominance is tested in O(1)
- * with pre/post numbers of the dominator tree.
+ * Pre/post numbers of the dominator tree of the blocks in `rpo` (idom of
+ * rpo[1..]; rpo[0] is the root): v dominates u exactly when pre[v] <= pre[u]
+ * and post[u] <= post[v], an O(1) test where walking idom chains would be
+ * quadratic on a long chain of blocks. Blocks not in `rpo` keep -1.
  */
-function loops(rpo: Int32Array, rpoIndex: Int32Array, idom: Int32Array, succ: Int32Array, header: Uint8Array): boolean {
-  const nb = rpoIndex.length;
+export function dominatorIntervals(rpo: ArrayLike<number>, idom: ArrayLike<number>, nb: number): { pre: Int32Array; post: Int32Array } {
   // Children of each node in the dominator tree, as compressed rows.
   const first = new Int32Array(nb + 1);
   for (let i = 1; i < rpo.length; i++) first[idom[rpo[i]!]! + 1]++;
@@ -464,15 +462,16 @@ function loops(rpo: Int32Array, rpoIndex: Int32Array, idom: Int32Array, succ: In
     const b = rpo[i]!;
     children[fill[idom[b]!]!++] = b;
   }
-  const pre = new Int32Array(nb);
-  const post = new Int32Array(nb);
+  const pre = new Int32Array(nb).fill(-1);
+  const post = new Int32Array(nb).fill(-1);
+  if (rpo.length === 0) return { pre, post };
   const stack = new Int32Array(nb);
   const next = new Int32Array(nb);
   let clock = 0;
   let sp = 0;
-  stack[sp] = 0;
-  next[sp++] = first[0]!;
-  pre[0] = clock++;
+  stack[sp] = rpo[0]!;
+  next[sp++] = first[rpo[0]!]!;
+  pre[rpo[0]!] = clock++;
   while (sp > 0) {
     const b = stack[sp - 1]!;
     const c = next[sp - 1]!;
@@ -487,7 +486,23 @@ function loops(rpo: Int32Array, rpoIndex: Int32Array, idom: Int32Array, succ: In
       sp--;
     }
   }
+  return { pre, post };
+}
 
+/** Whether block v dominates block u of `cfg` (false when either is unreachable). */
+export function dominanceTest(cfg: Pick<FunctionCfg, 'rpo' | 'idom' | 'blocks'>): (v: number, u: number) => boolean {
+  const { pre, post } = dominatorIntervals(cfg.rpo, cfg.idom, cfg.blocks.length);
+  return (v, u) => pre[u]! >= 0 && pre[v]! >= 0 && pre[v]! <= pre[u]! && post[u]! <= post[v]!;
+}
+
+/**
+ * Marks the loop headers in `header` and returns whether the graph is
+ * reducible. A retreating edge u -> v (v no later than u in reverse
+ * postorder) is a back edge when v dominates u; a graph is reducible exactly
+ * when every retreating edge is a back edge.
+ */
+function loops(rpo: Int32Array, rpoIndex: Int32Array, idom: Int32Array, succ: Int32Array, header: Uint8Array): boolean {
+  const { pre, post } = dominatorIntervals(rpo, idom, rpoIndex.length);
   let reducible = true;
   for (let i = 0; i < rpo.length; i++) {
     const u = rpo[i]!;

@@ -11,8 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { CbpfError } from '../lib/cbpf/index.js';
 import { compileExpression, filterCommand } from '../lib/cli/filter.js';
 import { UsageError } from '../lib/errors.js';
-import { openCapture, PcapError, PcapWriter } from '../lib/pcap/index.js';
+import { openCapture, PcapError } from '../lib/pcap/index.js';
 import { AVAILABLE_ENGINES } from '../lib/vm.js';
+import { pcapBytes } from './pcap-helpers.js';
 
 const hasTcpdump = spawnSync('tcpdump', ['--version']).status === 0;
 if (!hasTcpdump) console.log('cbpf-cli tcpdump tests skipped: tcpdump not found');
@@ -36,11 +37,8 @@ const arp = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 6, 7, 8, 9, 10, 11, 8, 6, 0, 1,
 const FRAMES = [tcp4(80), udp53, tcp4(8080), arp, tcp4(80, true), tcp4(80)].map((b) => Uint8Array.from(b));
 
 function writeCapture(name: string, frames: readonly Uint8Array[], linkType = 1): string {
-  const chunks: Uint8Array[] = [];
-  const w = new PcapWriter((c) => chunks.push(c), { linkType });
-  frames.forEach((data, i) => w.write({ data, timestampNs: 1_700_000_000_000_000_000n + BigInt(i) * 250_000_000n }));
   const path = join(dir, name);
-  writeFileSync(path, Buffer.concat(chunks));
+  writeFileSync(path, pcapBytes(frames.map((data, i) => ({ data, timestampNs: 1_700_000_000_000_000_000n + BigInt(i) * 250_000_000n })), { linkType }));
   return path;
 }
 

@@ -9,8 +9,8 @@ import { closeSync, existsSync, linkSync, mkdtempSync, openSync, readFileSync, s
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PcapWriter } from '../lib/pcap/index.js';
 import { CLI, ROOT, cli } from './cli-helpers.js';
+import { pcapBytes } from './pcap-helpers.js';
 import { expectedFor, readPcap, TRAFFIC, XDP_STATS, type RawPacket } from './cli-traffic.js';
 
 let tmp: string;
@@ -35,11 +35,8 @@ function ethTcp(dport: number): Uint8Array {
 }
 
 function writeCapture(name: string, frames: readonly Uint8Array[], linkType = 1): string {
-  const chunks: Uint8Array[] = [];
-  const w = new PcapWriter((c) => chunks.push(c), { linkType });
-  frames.forEach((data, i) => w.write({ data, timestampNs: 1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n }));
   const path = join(tmp, name);
-  writeFileSync(path, Buffer.concat(chunks));
+  writeFileSync(path, pcapBytes(frames.map((data, i) => ({ data, timestampNs: 1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n })), { linkType }));
   return path;
 }
 

@@ -115,14 +115,20 @@ export async function* whole(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
 }
 
-export async function readAll(chunks: AsyncIterable<Uint8Array>): Promise<{ packets: CapturedPacket[]; error: unknown }> {
-  const packets: CapturedPacket[] = [];
+/** Every packet `packets` yields, and the error that ended it (undefined when none). */
+export async function collect(packets: AsyncIterable<CapturedPacket>): Promise<{ packets: CapturedPacket[]; error: unknown }> {
+  const got: CapturedPacket[] = [];
   try {
-    for await (const p of readCapture(chunks)) packets.push(p);
+    for await (const p of packets) got.push(p);
   } catch (e) {
-    return { packets, error: e };
+    return { packets: got, error: e };
   }
-  return { packets, error: undefined };
+  return { packets: got, error: undefined };
+}
+
+/** What readCapture makes of `chunks` (see collect). */
+export function readAll(chunks: AsyncIterable<Uint8Array>): Promise<{ packets: CapturedPacket[]; error: unknown }> {
+  return collect(readCapture(chunks));
 }
 
 /** Packets as plain comparable values (data as hex: deep equality on long arrays is slow). */

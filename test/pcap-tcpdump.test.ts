@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openCapture, PcapError } from '../lib/pcap/index.js';
 import type { CapturedPacket } from '../lib/pcap/types.js';
-import { concat, epb, idb, packet, pcapBytes, shb, spb, summary } from './pcap-helpers.js';
+import { collect, concat, epb, idb, packet, pcapBytes, shb, spb, summary } from './pcap-helpers.js';
 
 const TCPDUMP = 'tcpdump';
 const hasTcpdump = spawnSync(TCPDUMP, ['--version']).status === 0;
@@ -25,15 +25,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const S = 1_000_000_000n;
 
-async function read(path: string): Promise<{ packets: CapturedPacket[]; error: unknown }> {
-  const packets: CapturedPacket[] = [];
-  try {
-    for await (const p of openCapture(path)) packets.push(p);
-  } catch (e) {
-    return { packets, error: e };
-  }
-  return { packets, error: undefined };
-}
+const read = (path: string) => collect(openCapture(path));
 
 /** What tcpdump read of `bytes`: its exit status and the packets it wrote (data, lengths, times). */
 async function tcpdumpRead(name: string, bytes: Uint8Array): Promise<{ path: string; status: number | null; stderr: string; packets: CapturedPacket[] }> {

@@ -4,7 +4,7 @@
 // meaning (what is a back edge, which block holds a tail call) is decided here
 // once, so DOT, Mermaid and SVG always agree.
 
-import { buildFunctionCfgs, type FunctionCfg } from '../../codegen/cfg.js';
+import { buildFunctionCfgs, dominanceTest } from '../../codegen/cfg.js';
 import { formatInstruction } from '../disasm.js';
 import { branchTarget, type Instruction } from '../isa.js';
 import type { Program } from '../program.js';
@@ -79,37 +79,6 @@ function functionName(title: string, entry: number): string {
 
 function disasmLine(insn: Instruction): string {
   return `${insn.pc}: ${formatInstruction(insn, insn.pc, insn.spec.kind === 'lddw' ? insn.imm2 : undefined)}`;
-}
-
-/**
- * A dominance test in O(1): pre/post numbers of the dominator tree (v
- * dominates u when u's interval nests in v's). Walking idom chains per edge
- * would be quadratic on a long chain of blocks. Unreachable blocks get no
- * numbers and are dominated by nothing.
- */
-function dominanceTest(cfg: FunctionCfg): (v: number, u: number) => boolean {
-  const nb = cfg.blocks.length;
-  const children: number[][] = Array.from({ length: nb }, () => []);
-  for (const b of cfg.rpo) if (cfg.idom[b]! >= 0) children[cfg.idom[b]!]!.push(b);
-  const pre = new Int32Array(nb).fill(-1);
-  const post = new Int32Array(nb).fill(-1);
-  let clock = 0;
-  // Explicit stack: [block, next child index].
-  const stack: [number, number][] = [[0, 0]];
-  pre[0] = clock++;
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1]!;
-    const kids = children[top[0]]!;
-    if (top[1] < kids.length) {
-      const child = kids[top[1]++]!;
-      pre[child] = clock++;
-      stack.push([child, 0]);
-    } else {
-      post[top[0]] = clock++;
-      stack.pop();
-    }
-  }
-  return (v, u) => pre[u]! >= 0 && pre[v]! >= 0 && pre[v]! <= pre[u]! && post[u]! <= post[v]!;
 }
 
 /** A block's lines: each instruction's disassembly, preceded by its C line where that changes. */
