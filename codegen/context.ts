@@ -160,6 +160,12 @@ export interface CompileOptions {
   readonly splitLimit?: number;
   /** For each pc, its C source line: readable output shows each new one (emit.ts). */
   readonly sourceLines?: readonly (SourceLine | undefined)[];
+  /**
+   * Report every instruction to the run's tracer (trace.ts): a separate,
+   * slower compile for traced runs only. Absent or false, not a byte of the
+   * generated code changes.
+   */
+  readonly trace?: boolean;
 }
 
 /** What lowering an instruction may look at. */

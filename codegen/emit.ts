@@ -6,6 +6,9 @@
 // million-instruction program never holds a million instructions' worth of
 // nodes. The module ends with the functions the runner calls (entry.ts),
 // which also instantiates it.
+//
+// A traced compile (CompileOptions.trace, see trace.ts) adds a report before
+// every instruction and after every register write, in the same blocks.
 
 import type * as ES from 'estree';
 import { formatInstruction } from '../lib/disasm.js';
@@ -29,6 +32,7 @@ import {
   pieceStores, planSplit, selectTest, type PieceBlock,
 } from './split.js';
 import { structureFunction, type StructureHooks } from './structure.js';
+import { traceAfter, traceBefore, traceBindings } from './trace.js';
 
 /** Parameters of every generated BPF function: r1..r5 as pairs, then the frame pointer. */
 const PARAMS = [1, 2, 3, 4, 5].flatMap((r) => [lo(r), hi(r)]).concat('r10');
@@ -122,12 +126,21 @@ class BlockHooks implements StructureHooks {
     if (pcs !== undefined && out.length > 0) out[0] = tagged(pcs, out[0]!, block.start);
     // C lines waiting for a statement to stand before (an instruction may lower to none).
     let pending: string[] = [];
+    const traced = options.trace === true;
     for (const insn of block.insns) {
       const line = lines.get(insn.pc);
       if (line !== undefined) pending.push(line);
-      if (isTerminator(insn)) continue;
+      // A jump or exit is control flow (structure.ts), but a trace still
+      // reports it here, at the end of its block: the test after it has no
+      // side effects, so nothing runs between the report and the instruction.
+      const terminator = isTerminator(insn);
+      if (terminator && !traced) continue;
       const first = out.length;
-      for (const s of lowerInsn(ctx, insn)) out.push(s);
+      if (traced) out.push(traceBefore(insn));
+      if (!terminator) {
+        for (const s of lowerInsn(ctx, insn)) out.push(s);
+        if (traced) for (const s of traceAfter(insn)) out.push(s);
+      }
       // The callee may have mapped or unmapped regions: the slot caches are stale.
       if (isCall(insn)) for (const s of this.resets) out.push(s);
       if (pcs !== undefined) for (let i = first; i < out.length; i++) out[i] = tagged(pcs, out[i]!, insn.pc);
@@ -276,12 +289,17 @@ export function emitModule(
   head.push(constDecl(STATE.maxDepth, member('rt', 'MAXDEPTH')));
   head.push(letDecl([STATE.count, STATE.budget, STATE.depth], num(0)));
   head.push(letDecl([STATE.unwound], { type: 'Literal', value: false }));
+  if (options.trace === true) head.push(...traceBindings());
   printer.print(head);
   let split = false;
+  // Traced code adds two calls per instruction, about 20 bytes of bytecode
+  // (as much as the cheapest instructions' own): pieces are planned half as
+  // big, so that V8 still optimizes them (split.ts).
+  const limit = options.trace === true ? Math.max(1, splitLimit / 2) : splitLimit;
   for (const cfg of buildFunctionCfgs(program)) {
     const sharedFlag = needsSharedFlag(cfg.blocks.flatMap((b) => b.insns));
     const hooks = new BlockHooks({ ...ctx, hints: analyzeFunction(cfg, program), sharedFlag }, options, lines, sink.map?.pcs);
-    if (emitFunction(hooks, cfg, splitLimit, printer)) split = true;
+    if (emitFunction(hooks, cfg, limit, printer)) split = true;
   }
   const tail: Stmt[] = [];
   // Functions run only after the module body has, so this binding may come last.

@@ -18,6 +18,9 @@
 //     as above, RET[2] = 2 when the run must end. Only emitted for programs
 //     with subprograms: the main function is never called back.
 //
+// Traced (CompileOptions.trace), the callback tells the run's tracer where
+// it starts and ends (the runner does that for `entry`, see lib/vm.ts).
+//
 // The module state (COUNT, BUDGET, DEPTH, UNWOUND) is set by `entry` alone:
 // a module running again inside its own chain (a subprogram tail-calling its
 // own program) just goes on with it, the call site putting back what the
@@ -26,10 +29,11 @@
 import type * as ES from 'estree';
 import { FRAME_SIZE } from '../lib/runtime.js';
 import type { Program } from '../lib/program.js';
-import { assign, bin, block, bool, brk, call, constDecl, id, ifStmt, index, letDecl, num, ret, switchStmt, type Expr, type Stmt } from './ast.js';
+import { assign, bin, block, bool, brk, call, constDecl, expr, id, ifStmt, index, letDecl, num, ret, switchStmt, type Expr, type Stmt } from './ast.js';
 import { RT, STATE, functionName, hi, lo, type CompileOptions } from './context.js';
 import { budgetCheck, chainIfPending } from './lower-call.js';
 import { tailCallers } from './tail-calls.js';
+import { TRACE_RT } from './trace.js';
 
 const ENTRY_PARAMS = ['r1', 'r1h', 'r2', 'r2h', 'r10', 'budget', 'c', 'd'] as const;
 const CALL_PARAMS = ['t', ...[1, 2, 3, 4, 5].flatMap((r) => [lo(r), hi(r)]), 'p'] as const;
@@ -96,13 +100,34 @@ function callBody(program: Program, options: CompileOptions): Stmt[] {
     assign(STATE.depth, num(1), '+='),
     letDecl([lo(0), hi(0)], num(0)),
     // The runtime only passes subprogram entries (run-state.ts callbackTarget), so one case always matches.
-    switchStmt(id('t'), cases),
+    ...(options.trace === true ? tracedCallback(switchStmt(id('t'), cases)) : [switchStmt(id('t'), cases)]),
     assign(hi(0), index(RT.ret, num(1))),
     ifStmt(id(STATE.unwound), [assign(index(RT.ret, num(2)), num(2)), ret(num(0))]),
     ...(mayTailCall ? [chainIfPending(ctx)] : []),
     assign(STATE.depth, num(1), '-='),
     assign(index(RT.ret, num(1)), id(hi(0))),
     ret(id(lo(0))),
+  ];
+}
+
+/**
+ * A traced callback is an execution of its own (lib/trace/types.ts): the
+ * tracer is told it starts, in the frame just made (DEPTH), and that it
+ * ends, normally or by throwing (`a` stays 1 then: its last instruction
+ * faulted and gets no event). It ends before its tail-call chain runs,
+ * whose targets the runner reports as executions of their own (as the
+ * interpreter's callbacks do).
+ */
+function tracedCallback(body: Stmt): Stmt[] {
+  return [
+    expr(call(TRACE_RT.enter, [id(STATE.depth)])),
+    letDecl(['a'], num(1)),
+    {
+      type: 'TryStatement',
+      block: block([body, assign('a', num(0))]),
+      handler: null,
+      finalizer: block([expr(call(TRACE_RT.leave, [bin('!==', id('a'), num(0))]))]),
+    },
   ];
 }
 

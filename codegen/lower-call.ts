@@ -25,6 +25,10 @@
 // entry and callback functions (entry.ts) do the same for the main function
 // and for callbacks.
 //
+// Traced code (CompileOptions.trace) reports r0 after a helper call and
+// after a tail call that failed, where the code goes on: the outcomes that
+// write nothing (a tail call that succeeded, an unwind) have returned.
+//
 // What it does not do: resolve helpers at compile time (the runtime looks
 // them up per call, as the interpreter does, so a helper missing at run time
 // fails the same way).
@@ -38,6 +42,7 @@ import {
 import { RT, STATE, functionName, hi, lo, type LowerContext } from './context.js';
 import { ex, regOperandAt } from './lower-alu.js';
 import { tailCallers } from './tail-calls.js';
+import { traceWrote } from './trace.js';
 
 /** `if (COUNT > BUDGET) BUDGETFAIL(pc, BUDGET);` — the budget rule's check (lib/runtime.ts BUDGET_RULE); pc may be an expression (a callback's p). */
 export function budgetCheck(pc: number | Expr): Stmt {
@@ -140,6 +145,15 @@ function tailCall(ctx: LowerContext, pc: number): Stmt[] {
   ];
 }
 
+/**
+ * In traced code, after a helper call or a tail call: r0 as it now is. Only
+ * reached when the call wrote it (a tail call that failed, a helper whose
+ * result did not end the run): the other outcomes have returned already.
+ */
+function tracedR0(ctx: LowerContext): Stmt[] {
+  return ctx.options.trace === true ? [traceWrote(0)] : [];
+}
+
 export function lowerCall(ctx: LowerContext, insn: Instruction): Stmt[] {
   const { pc } = insn;
   // The budget is checked before the call happens (the count includes the call itself).
@@ -147,12 +161,12 @@ export function lowerCall(ctx: LowerContext, insn: Instruction): Stmt[] {
   switch (insn.spec.kind) {
     case 'call': {
       if (insn.imm === TAIL_CALL_HELPER) {
-        out.push(...tailCall(ctx, pc));
+        out.push(...tailCall(ctx, pc), ...tracedR0(ctx));
         return out;
       }
       // Unwind-on-success is decided at compile time: only the marked helper's call checks r0.
       const unwinds = insn.imm === ctx.options.unwindHelper;
-      out.push(...helperCall(ctx, pc, num(insn.imm), unwinds ? r0IsZero() : undefined));
+      out.push(...helperCall(ctx, pc, num(insn.imm), unwinds ? r0IsZero() : undefined), ...tracedR0(ctx));
       return out;
     }
     case 'call_local':
@@ -186,6 +200,7 @@ function callx(ctx: LowerContext, insn: Instruction): Stmt[] {
   const cases = ctx.program.functions.map((entry) => ({ test: num(entry), body: [invoke(ctx, pc, entry), brk()] }));
   const helper = [
     ifStmt(bin('===', id('u'), num(TAIL_CALL_HELPER)), tailCall(ctx, pc), helperCall(ctx, pc, id('u'), unwindIf)),
+    ...tracedR0(ctx),
   ];
   return [
     assign('t', call(RT.callxTarget, [num(pc), regLo, regHi])),

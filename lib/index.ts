@@ -57,3 +57,9 @@ export type { SkbOptions, SkbPacketOptions } from './skb.js';
 export * from './retcodes.js';
 export { buildCfgGraph, renderCfg, renderDot, renderSvg, renderMermaid, CFG_FORMATS } from './cfg-render/index.js';
 export type { CfgGraph, CfgFormat } from './cfg-render/index.js';
+export type { TraceEvent, TraceAccess, TraceRegister, TraceCallback } from './trace/types.js';
+export { TraceText, eventJson, instructionText } from './trace/format.js';
+export { Debugger, Stop } from './debug/debugger.js';
+export type {
+  Breakpoint, BreakpointLocation, CallFrame, DebugRunOptions, OnStop, StepCommand, StopReason,
+} from './debug/debugger.js';

@@ -124,6 +124,11 @@ export class CallStack {
     for (let k = 0; k < 20; k++) reg[to + k] = this.saved[frame + k]!;
     return this.saved[frame + 20]!;
   }
+
+  /** The pc the k-th active local call returns to (k = 0: the call made by this execution's first frame), for backtraces. */
+  returnPc(k: number): number {
+    return this.saved[k * 21 + 20]!;
+  }
 }
 
 /** The error of a call that would make more than maxCallDepth frames (the JIT's DEPTHFAIL says the same). */
@@ -224,6 +229,8 @@ export function tailCallAt(state: RunState, frames: CallStack, reg: Int32Array, 
     // A small negative number: its high half is all ones.
     reg[base] = err;
     reg[base + 1] = -1;
+    // A failed tail call writes r0; a successful one writes nothing (trace/effects.ts).
+    state.tracer?.wrote(BigInt(err) & 0xffff_ffff_ffff_ffffn);
     return pc + 1;
   }
   if (frames.depth === 0) return END;

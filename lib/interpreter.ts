@@ -72,7 +72,7 @@ export function runMain(prepared: PreparedProgram, env: RunEnv, state: RunState)
   reg[regIndex(base, 2)] = state.r2;
   reg[regIndex(base, 2) + 1] = state.r2h;
   reg[regIndex(base, 10)] = state.r10 | 0;
-  const r0 = execute(prepared, env, state, ws, 0, state.depth);
+  const r0 = state.hook === undefined ? execute(prepared, env, state, ws, 0, state.depth) : hooked(prepared, env, state, ws, 0, state.depth);
   (prepared.spares as Workspace[]).push(ws);
   return r0;
 }
@@ -118,11 +118,25 @@ class Callbacks implements CallbackHost {
     for (let n = 1; n <= 5; n++) setReg(reg, base, n, args[n - 1] ?? 0n);
     reg[regIndex(base, 10)] = (env.stackTop - (frame - 1) * FRAME_SIZE) | 0;
     state.status = ChainStatus.Returned;
-    let r0 = execute(prepared, env, state, ws, target, frame);
+    let r0 = state.hook === undefined ? execute(prepared, env, state, ws, target, frame) : hooked(prepared, env, state, ws, target, frame);
     (prepared.spares as Workspace[]).push(ws);
     if ((state.status as ChainStatus) === ChainStatus.TailCall) r0 = runChain(state);
     if ((state.status as ChainStatus) === ChainStatus.Unwound) throw new RunEnded();
     return toU64(r0, state.r0h);
+  }
+}
+
+/** execute() between the hook's enter and leave (leave also when it throws). */
+function hooked(prepared: PreparedProgram, env: RunEnv, state: RunState, ws: Workspace, entry: number, frame: number): number {
+  const hook = state.hook!;
+  hook.enter(prepared.program, frame);
+  let aborted = true;
+  try {
+    const r0 = execute(prepared, env, state, ws, entry, frame);
+    aborted = false;
+    return r0;
+  } finally {
+    hook.leave(aborted);
   }
 }
 
@@ -153,7 +167,10 @@ function execute(prepared: PreparedProgram, env: RunEnv, state: RunState, ws: Wo
   // goes on from the run's count (a tail call's target, a callback) and goes
   // back to the run state wherever other code may count on (helpers, chains).
   const budget = state.budget;
-  const counting = budget !== Infinity;
+  // A hook (tracing, the debugger) is called where the count is kept, so a
+  // run with neither a budget nor a hook pays one test per instruction, as before.
+  const hook = state.hook;
+  const counting = budget !== Infinity || hook !== undefined;
   let executed = state.executed;
   let pc = entry;
   for (;;) {
@@ -162,7 +179,10 @@ function execute(prepared: PreparedProgram, env: RunEnv, state: RunState, ws: Wo
     const d = code[i | 1]!;
     const b = code[i | 2]!;
     const c = code[i | 3]!;
-    if (counting) executed++;
+    if (counting) {
+      executed++;
+      if (hook !== undefined) hook.step(pc, reg, base, frames);
+    }
     // Cases that `break` go on to the next slot; `break jump` takes the jump to c.
     jump: {
       switch (code[i] as Op) {

@@ -21,6 +21,7 @@ import { CODE_ADDRESS_BASE, codeTarget } from './code-address.js';
 import { ExecutionError, UsageError } from './errors.js';
 import { SLOT_BYTES } from './memory.js';
 import type { RunServices } from './runtime.js';
+import type { InstructionHook, TraceSink } from './trace/types.js';
 
 /**
  * The largest r1 or r2 a program's main function starts with: an address or
@@ -110,6 +111,10 @@ export class RunState {
   helperFrame = 1;
   /** The packet LD_ABS/LD_IND read (the context's; read at each access, since XDP adjustments move it). */
   packet: { readonly address: number; readonly length: number } = { address: 0, length: 0 };
+  /** The interpreter's per-instruction hook for this run (tracing, the debugger); undefined: none, and no cost. */
+  hook: InstructionHook | undefined = undefined;
+  /** Where a traced run reports (the JIT's trace code and both engines' slow paths); undefined: not traced. */
+  tracer: TraceSink | undefined = undefined;
 
   constructor(maxTailCalls: number, step: ChainStep) {
     this.maxTailCalls = maxTailCalls;

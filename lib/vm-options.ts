@@ -5,6 +5,7 @@ import { UsageError } from './errors.js';
 import type { HelperEnvOptions } from './helpers/index.js';
 import type { BpfMap, SharedMapsState } from './maps/index.js';
 import type { HelperFn } from './runtime.js';
+import type { TraceCallback } from './trace/types.js';
 
 export type EngineName = 'interp' | 'jit';
 export const ENGINES: readonly EngineName[] = ['interp', 'jit'];
@@ -79,6 +80,12 @@ export interface RunOptions {
   budget?: number;
   /** The CPU this run executes on, 0 to cpus - 1 (per-CPU maps, get_smp_processor_id). Default 0. */
   cpu?: number;
+  /**
+   * Called with each executed instruction once it completes: its pc, frame,
+   * the registers it wrote and the memory it touched (lib/trace/types.ts).
+   * Works on both engines; the JIT compiles traced code for such runs only.
+   */
+  trace?: TraceCallback;
 }
 
 export function checkInt(name: string, value: number | undefined, min: number, max: number): void {

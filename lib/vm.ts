@@ -28,13 +28,16 @@ import type { Program } from './program.js';
 import { DEFAULT_MAX_CALL_DEPTH, FRAME_SIZE, type HelperFn, type ProgramContext, type RunEnv, type RunServices } from './runtime.js';
 import { DEFAULT_MAX_TAIL_CALLS, TAIL_CALL_HELPER } from './tail-call.js';
 import { validateBytes, validateSlots } from './validate.js';
+import { InterpreterTrace } from './trace/interp-hook.js';
+import { Tracer } from './trace/tracer.js';
+import type { InstructionHook, TraceCallback, TraceEvent } from './trace/types.js';
 import {
   ENGINES, checkBoolean, checkEngine, checkEnvOptions, checkHelperId, checkInt, checkSourceLines, helperEntries,
   type EngineName, type LoadOptions, type RunOptions, type SharedMapsState, type SourceLine, type VmOptions,
 } from './vm-options.js';
 
 export { ENGINES };
-export type { EngineName, LoadOptions, RunOptions, SharedMapsState, SourceLine, SourceMapV3, VmOptions };
+export type { EngineName, LoadOptions, RunOptions, SharedMapsState, SourceLine, SourceMapV3, TraceCallback, TraceEvent, VmOptions };
 /** Engines that can run programs. Tests run every one. */
 export const AVAILABLE_ENGINES: readonly EngineName[] = ['interp', 'jit'];
 
@@ -104,8 +107,22 @@ export class Vm {
   private readonly toFreeze: BpfMap[] = [];
   private readonly interpStep = (target: unknown, state: RunState): number =>
     runMain((target as LoadedProgram).interpreted(), this.runEnv!, state);
-  private readonly jitStep = (target: unknown, state: RunState): number =>
-    runCompiledMain((target as LoadedProgram).compiled(state.budget !== Infinity), state);
+  private readonly jitStep = (target: unknown, state: RunState): number => {
+    const prog = target as LoadedProgram;
+    const tracer = state.tracer;
+    if (tracer === undefined) return runCompiledMain(prog.compiled(state.budget !== Infinity), state);
+    tracer.enter(prog.program, state.depth);
+    let aborted = true;
+    try {
+      const r0 = runCompiledMain(prog.compiled(state.budget !== Infinity, true), state);
+      aborted = false;
+      return r0;
+    } finally {
+      tracer.leave(aborted);
+    }
+  };
+  /** The LoadedProgram of each validated Program, for traces and the debugger (names, C lines). */
+  private readonly loadedBy = new WeakMap<Program, LoadedProgram>();
   private readonly services: Services;
 
   constructor(options: VmOptions = {}) {
@@ -275,7 +292,16 @@ export class Vm {
   }
 
   private loaded(program: Program, sourceLines: LoadOptions['sourceLines'], name: string | undefined): LoadedProgram {
-    return new LoadedProgram(this, program, sourceLines, name);
+    const prog = new LoadedProgram(this, program, sourceLines, name);
+    this.loadedBy.set(program, prog);
+    return prog;
+  }
+
+  /** @internal The LoadedProgram a validated Program belongs to (traces and the debugger name programs by it). */
+  loadedProgram(program: Program): LoadedProgram {
+    const prog = this.loadedBy.get(program);
+    if (prog === undefined) throw new UsageError('program not loaded by this Vm');
+    return prog;
   }
 
   /** @internal Whether compiled code carries a source map (VmOptions.sourceMaps). */
@@ -294,14 +320,20 @@ export class Vm {
   }
 
   /** @internal Compile-time options for a run with or without a budget. */
-  compileOptions(budgeted: boolean) {
-    return { budget: budgeted, unwindHelper: this.unwindHelper, helperIds: new Set(this.helpers.keys()) };
+  compileOptions(budgeted: boolean, traced = false) {
+    return { budget: budgeted, unwindHelper: this.unwindHelper, helperIds: new Set(this.helpers.keys()), trace: traced };
   }
 
-  /** @internal Runs a validated program on `input` (memory or a context). */
-  execute(prog: LoadedProgram, input: RunInput | undefined, options: RunOptions): bigint {
+  /**
+   * @internal Runs a validated program on `input` (memory or a context).
+   * `hook`: the debugger's, called before every instruction (interpreter only).
+   */
+  execute(prog: LoadedProgram, input: RunInput | undefined, options: RunOptions, hook?: InstructionHook): bigint {
     if (typeof options !== 'object' || options === null) throw new UsageError('run() options must be an object');
     const engine = checkEngine(options.engine ?? this.options.engine);
+    if (options.trace !== undefined && typeof options.trace !== 'function') throw new UsageError('option trace must be a function');
+    if (hook !== undefined && engine !== 'interp') throw new UsageError('the debugger runs programs on the interpreter');
+    if (hook !== undefined && options.trace !== undefined) throw new UsageError('a debugged run cannot be traced too');
     const budget = options.budget ?? this.budget;
     checkInt('budget', budget, 0, Number.MAX_SAFE_INTEGER);
     const cpu = options.cpu ?? 0;
@@ -338,6 +370,10 @@ export class Vm {
       memory: this.memory, helpers: this.helpers, unwindHelper: this.unwindHelper, budget,
       maxCallDepth: this.options.maxCallDepth, stackTop: this.stack.end, r1: context.r1, r2: context.r2, packet: context.packet,
     };
+    const tracer = options.trace === undefined ? undefined
+      : new Tracer(this.memory, (p) => this.loadedProgram(p), options.trace);
+    state.tracer = tracer;
+    state.hook = hook ?? (tracer !== undefined && engine === 'interp' ? new InterpreterTrace(tracer) : undefined);
     this.running = true;
     let r0: bigint;
     try {
@@ -370,6 +406,8 @@ export class Vm {
   private endRun(region: Region | undefined, ok: boolean): void {
     this.running = false;
     this.state.host = undefined;
+    this.state.hook = undefined;
+    this.state.tracer = undefined;
     if (region !== undefined) this.memory.unmap(region);
     try {
       this.maps.endRun();
@@ -431,20 +469,28 @@ export class LoadedProgram {
   }
 
   /** @internal The JIT's code for this program under the Vm's current options, compiled once. */
-  compiled(budgeted: boolean): CompiledProgram {
+  compiled(budgeted: boolean, traced = false): CompiledProgram {
+    if (traced) return this.compiledFor(budgeted, true);
     // Called on every JIT run and tail call: no key is built on this path.
     const unwind = this.vm.unwindHelperId;
     const last = budgeted ? this.budgeted : this.plain;
     if (last !== undefined && last.unwind === unwind) return last.code;
-    const key = `${budgeted}:${unwind ?? ''}`;
+    const code = this.compiledFor(budgeted, false);
+    if (budgeted) this.budgeted = { unwind, code };
+    else this.plain = { unwind, code };
+    return code;
+  }
+
+  /** Compiled code for these options, from the cache or compiled now (traced code only when a traced run asks). */
+  private compiledFor(budgeted: boolean, traced: boolean): CompiledProgram {
+    const unwind = this.vm.unwindHelperId;
+    const key = `${budgeted}:${unwind ?? ''}:${traced}`;
     let code = this.cache.get(key);
     if (code === undefined) {
-      code = compileProgram(this.program, this.vm.compileOptions(budgeted), this.vm.jitTarget(),
+      code = compileProgram(this.program, this.vm.compileOptions(budgeted, traced), this.vm.jitTarget(),
         this.vm.sourceMaps ? this.mapRequest() : undefined);
       this.cache.set(key, code);
     }
-    if (budgeted) this.budgeted = { unwind, code };
-    else this.plain = { unwind, code };
     return code;
   }
 

@@ -9,6 +9,7 @@ import { conformanceCommand, conformancePluginCommand, readStdin } from './confo
 import { FILTER_USAGE, filterCommand } from './filter.js';
 import { INSPECT_USAGE, inspectCommand } from './inspect.js';
 import { jitCommand } from './jit.js';
+import { PLAYGROUND_USAGE, playgroundCommand } from './playground.js';
 import { RUN_USAGE, runCommand } from './run.js';
 
 const USAGE = `ebpf-js: a userspace eBPF runtime
@@ -17,7 +18,7 @@ usage: ebpf-js <command> [options]
 
 commands:
   run FILE [--mem FILE | --mem-hex HEX] [--engine interp|jit] [--helpers linux|conformance]
-      [--repeat N] [--budget N] [--json] [--section NAME | --program NAME] [--ctx xdp|skb|raw]
+      [--repeat N] [--budget N] [--json] [--trace] [--section NAME | --program NAME] [--ctx xdp|skb|raw]
       [--kconfig NAME=VALUE]... [--kconfig-file FILE]
                            run a program (assembly .asm/.s, raw bytecode or an ELF .o), print r0
   run FILE.o --pcap CAPTURE [--write-pass OUT] [--write-drop OUT] [--verbose] [--json]
@@ -35,6 +36,9 @@ commands:
                            print the JavaScript the JIT generates for a program
   cfg FILE [--program NAME | --section NAME] [--format dot|svg|mermaid] [-o OUT]
                            draw the control-flow graph (basic blocks, loops, tail calls)
+  playground [--port N] [--host H]
+                           serve the playground page on http://127.0.0.1:8119/ (assemble or load
+                           a .o, run on either engine, step, see registers, maps, JS, CFG)
   conformance [--engine interp|jit] PATH...
                            run .data test cases (files or folders)
   conformance-plugin [MEMHEX] [--jit|--interpret]
@@ -47,7 +51,9 @@ ${FILTER_USAGE}
 
 ${INSPECT_USAGE}
 
-${CFG_USAGE}`;
+${CFG_USAGE}
+
+${PLAYGROUND_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(s + '\n');
@@ -74,6 +80,8 @@ async function main(argv: string[]): Promise<number> {
         return cfgCommand(rest, out);
       case 'jit':
         return jitCommand(rest, out);
+      case 'playground':
+        return await playgroundCommand(rest, out);
       case 'conformance':
         return conformanceCommand(rest, out);
       case 'conformance-plugin':

@@ -7,7 +7,8 @@ import { contextFor, loadObject, type BpfObject, type ObjectProgram } from '../e
 import { EbpfError, UsageError } from '../errors.js';
 import { verdictName } from '../retcodes.js';
 import { SkbContext } from '../skb.js';
-import type { Vm } from '../vm.js';
+import { TraceWriter } from '../trace/format.js';
+import type { RunOptions, Vm } from '../vm.js';
 import { XdpContext } from '../xdp.js';
 import { hex } from './args.js';
 
@@ -19,6 +20,8 @@ export interface ObjectRunOptions {
   readonly ctx?: string;
   readonly repeat?: number;
   readonly json: boolean;
+  /** Print (or, with json, collect) a trace of the run. */
+  readonly trace?: boolean;
   /** Values of extern __kconfig variables. */
   readonly kconfig?: Readonly<Record<string, string>>;
 }
@@ -55,14 +58,14 @@ function contextKind(value: string | undefined, prog: ObjectProgram): ContextKin
 }
 
 /** Runs the program once on a fresh context over `memory`. */
-function runOnce(vm: Vm, prog: ObjectProgram, ctx: ContextKind, memory: Uint8Array | undefined): bigint {
-  if (ctx === 'raw') return prog.prog.run(memory?.slice());
+function runOnce(vm: Vm, prog: ObjectProgram, ctx: ContextKind, memory: Uint8Array | undefined, options: RunOptions = {}): bigint {
+  if (ctx === 'raw') return prog.prog.run(memory?.slice(), options);
   const packet = memory ?? new Uint8Array(0);
   const context = ctx === 'xdp'
     ? new XdpContext(vm.memory, packet)
     : new SkbContext(vm.memory, packet, { kind: prog.kind === 'tc' ? 'tc' : 'socket' });
   try {
-    return prog.prog.run(context);
+    return prog.prog.run(context, options);
   } finally {
     context.release();
   }
@@ -81,12 +84,17 @@ export function runObject(vm: Vm, bytes: Uint8Array, memory: Uint8Array | undefi
   const obj = loadObject(vm, bytes, { kconfig: options.kconfig });
   const prog = pickProgram(obj, options);
   const ctx = contextKind(options.ctx, prog);
-  let result: bigint;
-  try {
-    result = runOnce(vm, prog, ctx, memory);
-  } catch (e) {
-    throw withSourceLine(e, prog);
-  }
+  // A tail call's target is another program of the object: the trace names it, and shows its code.
+  const byName = new Map([...obj.programs.values()].map((p) => [p.prog.name, p.prog.program]));
+  const trace = options.trace === true ? new TraceWriter(options.json, (name) => byName.get(name), out) : undefined;
+  const once = (): bigint => {
+    try {
+      return runOnce(vm, prog, ctx, memory, trace === undefined ? {} : { trace: trace.callback });
+    } catch (e) {
+      throw withSourceLine(e, prog);
+    }
+  };
+  const result = trace === undefined ? once() : trace.run(once);
   const verdict = verdictName(prog.section, result) ?? verdictName(prog.kind, result);
   let nsPerRun: number | null = null;
   if (options.repeat !== undefined) {
@@ -95,7 +103,10 @@ export function runObject(vm: Vm, bytes: Uint8Array, memory: Uint8Array | undefi
     nsPerRun = Math.round((Number(process.hrtime.bigint() - start) / options.repeat) * 10) / 10;
   }
   if (options.json) {
-    out(JSON.stringify({ program: prog.name, section: prog.section, result: hex(result), verdict: verdict ?? null, ns_per_run: nsPerRun, runs: 1 + (options.repeat ?? 0) }));
+    out(JSON.stringify({
+      program: prog.name, section: prog.section, result: hex(result), verdict: verdict ?? null, ns_per_run: nsPerRun, runs: 1 + (options.repeat ?? 0),
+      ...(trace === undefined ? {} : { trace: trace.events }),
+    }));
   } else {
     out(verdict === undefined ? hex(result) : `${hex(result)} ${verdict}`);
     if (nsPerRun !== null) err(`${options.repeat!} runs, ${nsPerRun.toFixed(1)} ns/run (${prog.name})`);

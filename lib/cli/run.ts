@@ -5,7 +5,8 @@
 import { conformanceVm } from '../conformance.js';
 import { parseHexBytes } from '../datafile.js';
 import { UsageError } from '../errors.js';
-import { Vm, type EngineName } from '../vm.js';
+import { TraceWriter } from '../trace/format.js';
+import { Vm, type EngineName, type RunOptions } from '../vm.js';
 import { engineOption, hex, intOption, parse } from './args.js';
 import { isAssemblyPath, readInput, readText } from './io.js';
 import { isElf, runObject } from './run-object.js';
@@ -14,7 +15,7 @@ import type { Terminal } from './progress.js';
 import { KCONFIG_ARGS, kconfigOptions } from './kconfig-options.js';
 
 export const RUN_USAGE = `usage: ebpf-js run FILE [--mem FILE | --mem-hex "aa bb ..."] [--engine interp|jit]
-                   [--helpers linux|conformance] [--repeat N] [--budget N] [--json]
+                   [--helpers linux|conformance] [--repeat N] [--budget N] [--json] [--trace]
                    [--section NAME | --program NAME] [--ctx xdp|skb|raw]
                    [--kconfig NAME=VALUE]... [--kconfig-file FILE]
   FILE is assembly (.asm, .s), raw bytecode, or an ELF object (clang -target bpf -c):
@@ -32,6 +33,13 @@ export const RUN_USAGE = `usage: ebpf-js run FILE [--mem FILE | --mem-hex "aa bb
   Prints r0 in hex. --repeat N runs N more times after one warm-up run.
   --budget N stops a run after N instructions (default 100,000,000), so a
   runaway loop ends with an error instead of hanging.
+  --trace prints each instruction as it executes, before the result: its pc
+  (indented one step per call frame), its disassembly, the registers it
+  wrote (r2 = 0x2a) and the memory it touched (load u32 [0x1000004] = 0x2a),
+  and the C line beside it when that changes (objects with BTF line info);
+  the same on either engine. After a fault the trace shows the instructions
+  up to the faulting one. With --json the events are a "trace" array (values
+  as hex strings). Not with --repeat or --pcap.
 
 usage: ebpf-js run FILE.o --pcap CAPTURE [--section NAME | --program NAME] [--ctx xdp|skb|raw]
                    [--engine interp|jit] [--workers N] [--write-pass OUT] [--write-drop OUT]
@@ -83,6 +91,7 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
     verbose: { type: 'boolean' },
     'dump-maps': { type: 'boolean' },
     workers: { type: 'string' },
+    trace: { type: 'boolean' },
     ...KCONFIG_ARGS,
   });
   if (positionals.length !== 1) throw new UsageError(RUN_USAGE);
@@ -91,6 +100,8 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
   const engine = engineOption(values.engine);
   const repeat = intOption('repeat', values.repeat, 1);
   const budget = intOption('budget', values.budget, 1) ?? DEFAULT_RUN_BUDGET;
+  const traced = values.trace === true;
+  if (traced && values.repeat !== undefined) throw new UsageError('--trace does not go with --repeat (a traced run is not timed)');
   if (typeof values.pcap === 'string') return runPcap(file, values, engine, budget, out, err, term);
   const onlyPcap = ['write-pass', 'write-drop', 'verbose', 'dump-maps', 'workers'].filter((k) => values[k] !== undefined);
   if (onlyPcap.length > 0) throw new UsageError(`--${onlyPcap[0]!} needs --pcap`);
@@ -103,7 +114,9 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
   const source = isAssemblyPath(file) ? readText(file) : readInput(file);
   const objectOptions = { section: values.section, program: values.program, ctx: values.ctx };
   if (typeof source !== 'string' && isElf(source)) {
-    return runObject(vm, source, memory, { ...stringsOf(objectOptions), repeat, json: values.json === true, kconfig: kconfigOptions(values) }, out, err);
+    return runObject(vm, source, memory, {
+      ...stringsOf(objectOptions), repeat, json: values.json === true, trace: traced, kconfig: kconfigOptions(values),
+    }, out, err);
   }
   if ([...Object.values(objectOptions), values.kconfig, values['kconfig-file']].some((v) => v !== undefined)) {
     throw new UsageError('--section, --program, --ctx and --kconfig are for ELF objects (.o)');
@@ -112,13 +125,16 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
   // Each run gets its own copy of the memory: a program that writes to it
   // must see the same input every time.
   const scratch = memory?.slice();
-  const once = (): bigint => {
+  const once = (options?: RunOptions): bigint => {
     if (scratch !== undefined) scratch.set(memory!);
-    return prog.run(scratch);
+    return prog.run(scratch, options);
   };
-  const result = once();
+  const json = values.json === true;
+  const trace = traced ? new TraceWriter(json, (name) => (name === prog.name ? prog.program : undefined), out) : undefined;
+  const result = trace === undefined ? once() : trace.run(() => once({ trace: trace.callback }));
   if (repeat === undefined) {
-    out(values.json === true ? JSON.stringify({ result: hex(result), ns_per_run: null, runs: 1 }) : hex(result));
+    const doc = { result: hex(result), ns_per_run: null, runs: 1, ...(trace === undefined ? {} : { trace: trace.events }) };
+    out(json ? JSON.stringify(doc) : hex(result));
     return 0;
   }
   const start = process.hrtime.bigint();
@@ -135,6 +151,8 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
 
 function runPcap(file: string, values: Record<string, string | boolean | string[] | undefined>, engine: EngineName, budget: number,
   out: (s: string) => void, err: (s: string) => void, term: Terminal): Promise<number> {
+  // A trace of every packet would be a flood (and workers run them in parallel): trace one packet instead.
+  if (values.trace !== undefined) throw new UsageError('--trace does not go with --pcap: trace one packet, given with --mem FILE');
   const clash = ['mem', 'mem-hex', 'repeat', 'helpers'].filter((k) => values[k] !== undefined);
   if (clash.length > 0) throw new UsageError(`--${clash[0]!} does not go with --pcap`);
   const str = (k: string): string | undefined => (typeof values[k] === 'string' ? values[k] : undefined);
