@@ -34,7 +34,6 @@ import { atomicUpdate, sharedAtomic32 } from '../lib/atomics.js';
 import { div64, mod64, sdiv64, smod64 } from './arith64.js';
 import type { RT } from './context.js';
 import type { ModuleExports } from './entry.js';
-import type { TraceSink } from '../lib/trace/types.js';
 
 /** Fails to compile unless T has every RT binding name as a key. */
 type HasEveryBinding<T extends Record<(typeof RT)[keyof typeof RT], unknown>> = T;
@@ -113,13 +112,6 @@ export type JitRuntime = HasEveryBinding<{
 }>;
 
 const TWO32 = 4294967296;
-
-/**
- * A TraceSink told whether an execution ended by throwing (the Tracer then
- * gives the instruction that threw no event). Requested of TraceSink.leave
- * (requests-B.md); until then the argument passes through untyped.
- */
-type AbortableSink = Omit<TraceSink, 'leave'> & { leave(aborted?: boolean): void };
 
 /** u64 BigInt from int32 halves (either sign: only the bits count). */
 function toU64(lo: number, hi: number): bigint {
@@ -352,7 +344,7 @@ export function createRuntime(
     TB: (pc, lo, hi) => state.tracer?.insn(pc, toU64(lo, hi)),
     TW: (lo, hi) => state.tracer?.wrote(toU64(lo, hi)),
     TE: (frame) => state.tracer?.enter(program, frame),
-    TL: (aborted) => (state.tracer as AbortableSink | undefined)?.leave(aborted),
+    TL: (aborted) => state.tracer?.leave(aborted),
   };
   return runtime;
 }

@@ -510,11 +510,13 @@ export class LoadedProgram {
    * before the code of each new C line, `file:line: text` when the program
    * was loaded with sourceLines. With `sourceMap: true`, followed by
    * `//# sourceURL=ebpf-js/NAME.js` and an inline `//# sourceMappingURL`
-   * mapping this text to BPF (and C) lines.
+   * mapping this text to BPF (and C) lines. With `trace: true`, the code a
+   * traced run (RunOptions.trace) compiles to.
    */
-  jitSource(options: { budget?: boolean; sourceMap?: boolean } = {}): string {
+  jitSource(options: { budget?: boolean; sourceMap?: boolean; trace?: boolean } = {}): string {
     checkBoolean('sourceMap', options.sourceMap);
-    const compile = this.vm.compileOptions(options.budget === true);
+    checkBoolean('trace', options.trace);
+    const compile = this.vm.compileOptions(options.budget === true, options.trace === true);
     const withLines = this.sourceLines === undefined ? compile : { ...compile, sourceLines: this.sourceLines };
     return jitSource(this.program, withLines, options.sourceMap === true ? this.mapRequest() : undefined);
   }

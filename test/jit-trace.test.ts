@@ -446,6 +446,8 @@ describe('JIT traces equal the interpreter\'s', () => {
     expect(plain).not.toMatch(/\bT[IBW]\(/);
     expect(traced).toMatch(/TI\(0\)/);
     expect(traced).toMatch(/TI\(1\)/);
+    expect(prog.jitSource({ trace: true })).toBe(traced);
+    expect(() => prog.jitSource({ trace: 'yes' as unknown as boolean })).toThrow(/option trace must be a boolean/);
   });
 
   it('a traced module outside a Vm reports nowhere (its runtime has no tracer)', () => {
