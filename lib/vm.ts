@@ -383,6 +383,8 @@ export class Vm {
       // A callback ended the run (unwind-on-success): r0 = 0, as anywhere else.
       if (!(e instanceof RunEnded)) {
         this.endRun(region, false);
+        // The trace function's own error, as it threw it (a helper running a callback may have wrapped it).
+        if (tracer?.thrown !== undefined) throw tracer.thrown.error;
         throw e;
       }
       r0 = 0n;

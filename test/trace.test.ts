@@ -546,6 +546,25 @@ describe.each(AVAILABLE_ENGINES)('traces on %s', (engine) => {
     expect(prog.run()).toBe(2n);
   });
 
+  it('a trace callback that throws inside a bpf_loop callback: the run ends with that error, not a HelperError', () => {
+    const { vm } = world(engine);
+    const prog = vm.load(`
+      mov %r1, 3
+      lddw %r2, func cb
+      mov %r3, 0
+      mov %r4, 0
+      call 181
+      exit
+    cb:
+      mov %r0, 0
+      exit`);
+    const boom = new RangeError('in the callback');
+    let frame = 0;
+    expect(() => prog.run(undefined, { trace: (e) => { if (e.frame === 2) { frame = e.frame; throw boom; } } })).toThrow(boom);
+    expect(frame).toBe(2);
+    expect(prog.run()).toBe(3n); // bpf_loop's iterations
+  });
+
   it('a trace that is not a function is a UsageError', () => {
     const { vm } = world(engine);
     const prog = vm.load('exit');

@@ -11,6 +11,7 @@ import { INSPECT_USAGE, inspectCommand } from './inspect.js';
 import { jitCommand } from './jit.js';
 import { PLAYGROUND_USAGE, playgroundCommand } from './playground.js';
 import { RUN_USAGE, runCommand } from './run.js';
+import { OutputClosed, lineWriter } from './stdout.js';
 
 const USAGE = `ebpf-js: a userspace eBPF runtime
 
@@ -56,7 +57,7 @@ ${CFG_USAGE}
 ${PLAYGROUND_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
-  const out = (s: string) => process.stdout.write(s + '\n');
+  const out = lineWriter(1);
   const err = (s: string) => process.stderr.write(s + '\n');
   const [command, ...rest] = argv;
   // `ebpf-js run --help` and the like: the full usage names every command's options.
@@ -99,6 +100,12 @@ async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
+    if (e instanceof OutputClosed) return 0;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (e instanceof Error && typeof code === 'string' && (e as NodeJS.ErrnoException).syscall === 'write') {
+      err(`ebpf-js: cannot write the output: ${code}${code === 'ENOSPC' ? ' (no space left on device)' : ''}`);
+      return 1;
+    }
     if (e instanceof EbpfError) {
       err(`ebpf-js: ${e.message}`);
       return e.code === 'USAGE' ? 2 : 1;

@@ -103,10 +103,11 @@ export function runObject(vm: Vm, bytes: Uint8Array, memory: Uint8Array | undefi
     nsPerRun = Math.round((Number(process.hrtime.bigint() - start) / options.repeat) * 10) / 10;
   }
   if (options.json) {
-    out(JSON.stringify({
+    const doc = {
       program: prog.name, section: prog.section, result: hex(result), verdict: verdict ?? null, ns_per_run: nsPerRun, runs: 1 + (options.repeat ?? 0),
-      ...(trace === undefined ? {} : { trace: trace.events }),
-    }));
+    };
+    if (trace !== undefined) trace.finish(doc);
+    else out(JSON.stringify(doc));
   } else {
     out(verdict === undefined ? hex(result) : `${hex(result)} ${verdict}`);
     if (nsPerRun !== null) err(`${options.repeat!} runs, ${nsPerRun.toFixed(1)} ns/run (${prog.name})`);

@@ -133,8 +133,9 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
   const trace = traced ? new TraceWriter(json, (name) => (name === prog.name ? prog.program : undefined), out) : undefined;
   const result = trace === undefined ? once() : trace.run(() => once({ trace: trace.callback }));
   if (repeat === undefined) {
-    const doc = { result: hex(result), ns_per_run: null, runs: 1, ...(trace === undefined ? {} : { trace: trace.events }) };
-    out(json ? JSON.stringify(doc) : hex(result));
+    const doc = { result: hex(result), ns_per_run: null, runs: 1 };
+    if (json && trace !== undefined) trace.finish(doc);
+    else out(json ? JSON.stringify(doc) : hex(result));
     return 0;
   }
   const start = process.hrtime.bigint();

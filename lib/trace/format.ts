@@ -98,53 +98,66 @@ const BATCH_CHARS = 64 * 1024;
 /**
  * Where `run --trace` sends events: lines of text to `out`, in batches,
  * flushed when the run ends however it ends (so a run that faults shows how
- * it got there), or, for --json, kept for the JSON document.
+ * it got there). Under --json the events stream the same way, one per line,
+ * as the "trace" array that opens the JSON document; `finish` closes the
+ * array and adds the document's other fields (JSON allows the line breaks),
+ * so a trace of millions of instructions is never held in memory.
  */
 export class TraceWriter {
-  readonly events: Record<string, unknown>[] = [];
   readonly callback: (event: TraceEvent) => void;
   private readonly json: boolean;
   private readonly out: (s: string) => void;
   private batch: string[] = [];
   private chars = 0;
+  /** Under --json: whether the document's opening (`{"trace":[`) has been written. */
+  private opened = false;
 
   constructor(json: boolean, programs: ProgramLookup, out: (s: string) => void) {
     this.json = json;
     this.out = out;
-    if (json) {
-      this.callback = (event) => { this.events.push(eventJson(event, programs)); };
-    } else {
-      const text = new TraceText(programs);
-      this.callback = (event) => {
-        const line = text.format(event);
-        this.batch.push(line);
-        this.chars += line.length + 1;
-        if (this.chars >= BATCH_CHARS) this.flush();
-      };
-    }
+    const text = json ? undefined : new TraceText(programs);
+    this.callback = (event) => {
+      const line = text === undefined ? JSON.stringify(eventJson(event, programs)) : text.format(event);
+      this.batch.push(line);
+      this.chars += line.length + 1;
+      if (this.chars >= BATCH_CHARS) this.flush();
+    };
   }
 
   /**
    * Runs a traced run and writes out what remains of its trace. When it
-   * fails under --json, prints the trace so far and the error as the JSON
-   * document before the error goes on to be reported.
+   * fails under --json, ends the JSON document with the error before the
+   * error goes on to be reported.
    */
   run(run: () => bigint): bigint {
     try {
       return run();
     } catch (e) {
-      if (this.json) this.out(JSON.stringify({ trace: this.events, error: e instanceof Error ? e.message : String(e) }));
+      if (this.json) this.finish({ error: e instanceof Error ? e.message : String(e) });
       throw e;
     } finally {
       this.flush();
     }
   }
 
+  /** Under --json, after the run: closes the "trace" array and ends the document with `fields`. */
+  finish(fields: Record<string, unknown>): void {
+    this.flush();
+    const rest = JSON.stringify(fields).slice(1);
+    this.out(`${this.opened ? '' : '{"trace":['}]${rest === '}' ? '' : ','}${rest}`);
+  }
+
   private flush(): void {
     if (this.batch.length === 0) return;
-    const text = this.batch.join('\n');
+    const lines = this.batch;
     this.batch = [];
     this.chars = 0;
-    this.out(text);
+    if (!this.json) {
+      this.out(lines.join('\n'));
+      return;
+    }
+    // Array elements: the first batch opens the document, later ones follow a comma.
+    this.out(`${this.opened ? ',' : '{"trace":[\n'}${lines.join(',\n')}`);
+    this.opened = true;
   }
 }

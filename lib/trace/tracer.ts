@@ -63,8 +63,12 @@ export class Tracer implements TraceSink {
   private readonly describe: (p: Program) => TracedProgram;
   private readonly onEvent: TraceCallback;
   private readonly stack: Execution[] = [];
-  /** Set once the callback threw: the run ends with its error, and nothing more is delivered. */
-  private silenced = false;
+  /**
+   * What the callback threw, once it has: the run ends with that error (the
+   * Vm rethrows it as it was, even where a helper running a callback wrapped
+   * it in a HelperError), and nothing more is delivered.
+   */
+  thrown: { readonly error: unknown } | undefined = undefined;
   /** Set while the run unwinds (a fault, or the run ended early): leaves give no events. Cleared when execution goes on. */
   private unwinding = false;
 
@@ -156,12 +160,12 @@ export class Tracer implements TraceSink {
     const pending = exec.pending!;
     exec.pending = undefined;
     if (continues) exec.frame = nextFrame(pending, exec.program);
-    if (this.silenced) return;
+    if (this.thrown !== undefined) return;
     const event = this.event(exec, pending);
     try {
       this.onEvent(event);
     } catch (e) {
-      this.silenced = true;
+      this.thrown = { error: e };
       throw e;
     }
   }
