@@ -341,7 +341,7 @@ export class Vm {
     if (input !== undefined && !(input instanceof Uint8Array) && !isProgramContext(input)) {
       throw new UsageError('run() input must be a Uint8Array or a program context (r1, r2, packet)');
     }
-    if (this.running) throw new UsageError('runs of one Vm do not nest: a helper cannot start a run');
+    if (this.running) throw new UsageError("runs of one Vm do not nest: a helper, a trace function or a debugger's onStop cannot start a run");
     if (this.toFreeze.length > 0) this.freezePending();
     // Fresh zeroed stack each run, so a run never sees an earlier run's data.
     this.stack.bytes.fill(0);

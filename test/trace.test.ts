@@ -11,6 +11,7 @@ import { OPCODES, writesDst, writesSrc, type Instruction } from '../lib/isa.js';
 import { memoryOperand, writtenRegister } from '../lib/trace/effects.js';
 import { Tracer } from '../lib/trace/tracer.js';
 import type { TraceEvent } from '../lib/trace/types.js';
+import { TraceText } from '../lib/trace/format.js';
 import { AVAILABLE_ENGINES, Vm, type EngineName, type LoadedProgram, type VmOptions } from '../lib/vm.js';
 import { XdpContext } from '../lib/xdp.js';
 
@@ -658,5 +659,19 @@ describe('the Tracer on odd report sequences', () => {
     tracer.insn(2);
     tracer.leave();
     expect(events[0]).toEqual({ program: 'p', pc: 1, frame: 1, registers: [], memory: [] });
+  });
+});
+
+describe('TraceText', () => {
+  it('escapes control characters from the object (names, C lines) so none reaches a terminal', () => {
+    const prog = new Vm().load('mov %r0, 1\nexit');
+    const text = new TraceText(() => prog.program);
+    const line = { file: 'a\x1b[31m.c', line: '  int x;\x07', lineNum: 3, col: 1 };
+    text.format({ program: 'first', pc: 0, frame: 1, registers: [], memory: [] });
+    const out = text.format({ program: 'p\x1b[2J', pc: 1, frame: 1, registers: [], memory: [], line });
+    expect(out).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    expect(out).toContain('-> p\\x1b[2J');
+    expect(out).toContain('// a\\x1b[31m.c:3: int x;\\x07');
+    expect(out.split('\n')).toHaveLength(2);
   });
 });

@@ -10,6 +10,7 @@ import { branchTarget, type Instruction } from '../isa.js';
 import type { Program } from '../program.js';
 import type { SourceLine } from '../vm-options.js';
 import { TAIL_CALL_HELPER } from '../tail-call.js';
+import { sourceLineText } from '../source-line.js';
 
 /** fall: straight-line into the next block; jump: ja; taken / not-taken: the two sides of a conditional jump. */
 export type EdgeKind = 'fall' | 'jump' | 'taken' | 'not-taken';
@@ -88,7 +89,7 @@ function blockLines(insns: readonly Instruction[], sourceLines: readonly (Source
   for (const insn of insns) {
     const src = sourceLines?.[insn.pc];
     if (src !== undefined && (shown === undefined || src.file !== shown.file || src.lineNum !== shown.lineNum)) {
-      lines.push(`; ${src.file}:${src.lineNum}: ${src.line.trim()}`);
+      lines.push(`; ${sourceLineText(src)}`);
       shown = src;
     }
     lines.push(disasmLine(insn));

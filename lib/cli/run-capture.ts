@@ -22,6 +22,7 @@ import { isElf, pickProgram } from './run-object.js';
 import { ProgressBar, type Terminal } from './progress.js';
 import { formatPacketLine, formatReport, reportJson, type CaptureReport, type PacketLine } from './report.js';
 import { mapsReport } from './report-maps.js';
+import { sourceLineText } from '../source-line.js';
 
 /**
  * Below this capture size the default is one worker. This thread reads and
@@ -247,7 +248,7 @@ function buildReport(o: CaptureRunOptions, picked: { name: string; section: stri
 function withSourceLine(e: PacketError, prog: ObjectProgram): void {
   const pc = (e.cause as { pc?: unknown }).pc;
   const line = typeof pc === 'number' ? prog.lineInfo?.[pc] : undefined;
-  if (line !== undefined) e.message += ` (${prog.name}, ${line.file}:${line.lineNum}: ${line.line.trim()})`;
+  if (line !== undefined) e.message += ` (${prog.name}, ${sourceLineText(line)})`;
 }
 
 function contextOption(value: string | undefined): 'xdp' | 'skb' | 'raw' | undefined {

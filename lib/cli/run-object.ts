@@ -11,6 +11,7 @@ import { TraceWriter } from '../trace/format.js';
 import type { RunOptions, Vm } from '../vm.js';
 import { XdpContext } from '../xdp.js';
 import { hex } from './args.js';
+import { sourceLineText } from '../source-line.js';
 
 export type ContextKind = 'xdp' | 'skb' | 'raw';
 
@@ -75,7 +76,7 @@ function runOnce(vm: Vm, prog: ObjectProgram, ctx: ContextKind, memory: Uint8Arr
 function withSourceLine(e: unknown, prog: ObjectProgram): unknown {
   if (!(e instanceof EbpfError) || !('pc' in e) || typeof e.pc !== 'number') return e;
   const line = prog.lineInfo?.[e.pc];
-  if (line !== undefined) e.message += ` (${prog.name}, ${line.file}:${line.lineNum}: ${line.line.trim()})`;
+  if (line !== undefined) e.message += ` (${prog.name}, ${sourceLineText(line)})`;
   return e;
 }
 

@@ -26,6 +26,7 @@ import { readRelocations, type Relocation } from './relocations.js';
 import { parse, type Parsed } from './sections.js';
 import { readSymbols, type ElfSymbol } from './symbols.js';
 import { checkNoCore, createBtfMaps, dataVariables, initializeBtfMaps, programLines, readBtfInfo } from './btf-maps.js';
+import { sourceLineText } from '../source-line.js';
 
 const ET_REL = 1;
 /** Linux's limit on a program's instructions (BPF_COMPLEXITY_LIMIT_INSNS), and on all the object's programs together. */
@@ -155,7 +156,7 @@ function build(vm: Vm, parsed: Parsed, options: LoadObjectOptions): BpfObject {
 function withSource(e: ValidationError, program: string, line: SourceLine | undefined): ValidationError {
   const suffix = atPc('', e.pc, e.insn === '' ? undefined : e.insn);
   const message = e.message.endsWith(suffix) ? e.message.slice(0, -suffix.length) : e.message;
-  const where = line === undefined ? '' : `, ${line.file}:${line.lineNum}: ${line.line.trim()}`;
+  const where = line === undefined ? '' : `, ${sourceLineText(line)}`;
   return new ValidationError(e.code, `${message} (program ${program}${where})`, e.pc, e.insn);
 }
 

@@ -10,6 +10,7 @@ import { formatInstruction } from '../disasm.js';
 import type { Program } from '../program.js';
 import type { SourceLine } from '../vm-options.js';
 import type { TraceAccess, TraceEvent } from './types.js';
+import { sourceLineText } from '../source-line.js';
 
 /** Finds a traced program by its name (TraceEvent.program) for its instructions' text. */
 export type ProgramLookup = (name: string) => Program | undefined;
@@ -20,6 +21,9 @@ const EFFECTS_AT = 40;
 const LINE_AT = 84;
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
+
+/** C0 and C1 control characters but the line feeds format() itself puts between lines. */
+const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/g;
 
 /** The disassembly of the instruction at `pc` (`?` when the program or pc is unknown). */
 export function instructionText(program: Program | undefined, pc: number): string {
@@ -35,10 +39,6 @@ export function accessText(access: TraceAccess): string {
 /** What the instruction did: registers written, then memory touched, comma-separated. */
 export function effectsText(event: TraceEvent): string {
   return [...event.registers.map((r) => `r${r.reg} = ${hex(r.value)}`), ...event.memory.map(accessText)].join(', ');
-}
-
-function sourceText(line: SourceLine): string {
-  return `${line.file}:${line.lineNum}: ${line.line.trim()}`;
 }
 
 function sameLine(a: SourceLine | undefined, b: SourceLine | undefined): boolean {
@@ -70,11 +70,12 @@ export class TraceText {
     const effects = effectsText(event);
     let out = effects === '' ? text : `${text.padEnd(EFFECTS_AT - 2)}  ${effects}`;
     if (event.line !== undefined && (changedProgram || !sameLine(event.line, this.line))) {
-      out = `${out.padEnd(LINE_AT - 2)}  // ${sourceText(event.line)}`;
+      out = `${out.padEnd(LINE_AT - 2)}  // ${sourceLineText(event.line)}`;
     }
     this.line = event.line;
     lines.push(out.trimEnd());
-    return lines.join('\n');
+    // Names and C lines come from the object file: its control characters must not reach a terminal as escapes.
+    return lines.join('\n').replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   }
 }
 
