@@ -35,6 +35,20 @@ const MULTIPLY = `# r0 = a * b, stored at offset 8
   exit
 `;
 
+/** Writes 1 to each byte of its input in turn (6 instructions a byte). */
+const WRITE_EACH_BYTE = `  mov %r3, 0
+loop:
+  jge %r3, %r2, done
+  mov %r4, %r1
+  add %r4, %r3
+  stb [%r4], 1
+  add %r3, 1
+  ja loop
+done:
+  mov %r0, 0
+  exit
+`;
+
 describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
   let dir = '';
   let server: PlaygroundServer | undefined;
@@ -120,6 +134,71 @@ describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
     expect(await page.textContent('#registers tr[data-reg="r0"]')).toContain('42');
   });
 
+  it('ends a program that loops forever with the budget error, and the page still works', async () => {
+    expect(await page.inputValue('#budget-input')).toBe('10000000');
+    await page.fill('#asm', 'mov %r0, 0\nloop:\nadd %r0, 1\nja loop\n');
+    await page.fill('#maps-json', '');
+    for (const engine of ['jit', 'interp']) {
+      await page.selectOption('#engine-select', engine);
+      await page.click('#run-button', { timeout: 30_000 });
+      await expect.poll(() => page.getAttribute('#error', 'data-code')).toBe('BUDGET_EXCEEDED');
+      expect(await page.textContent('#error')).toMatch(/BudgetExceededError \(BUDGET_EXCEEDED\): instruction budget of 10000000 exceeded at pc [12]/);
+      expect(await page.getAttribute('#result', 'data-r0')).toBeNull();
+    }
+    // A smaller budget, typed in the page.
+    await page.fill('#budget-input', '1000');
+    await page.click('#run-button');
+    await expect.poll(() => page.textContent('#error')).toContain('instruction budget of 1000 exceeded');
+    // Debug records the first 100,000 instructions and says it was cut off.
+    await page.fill('#budget-input', '10000000');
+    await page.click('#debug-button', { timeout: 30_000 });
+    await expect.poll(() => page.getAttribute('#debug-note', 'data-cut-off')).toBe('stops');
+    expect(await page.textContent('#debug-note')).toContain('Recorded the first 100,000 instructions only');
+    expect(await page.textContent('#debug-position')).toContain('stop 1 of 100000+');
+    // A bad budget is a typed error; then the page runs a program as before.
+    await page.fill('#budget-input', '0');
+    await page.click('#run-button');
+    await expect.poll(() => page.getAttribute('#error', 'data-code')).toBe('USAGE');
+    await page.fill('#budget-input', '10000000');
+    await page.fill('#asm', MULTIPLY);
+    await page.fill('#input-hex', '06 00 00 00 07 00 00 00 00 00 00 00');
+    await page.click('#run-button');
+    await expect.poll(() => page.getAttribute('#result', 'data-r0')).toBe('42');
+    expect(await page.isHidden('#error')).toBe(true);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('steps through a recorded loop over a 64 KiB input, forwards and back', async () => {
+    await page.fill('#asm', WRITE_EACH_BYTE);
+    await page.fill('#input-hex', '00 '.repeat(64 * 1024));
+    await page.click('#debug-button', { timeout: 30_000 });
+    await expect.poll(() => page.getAttribute('#debug-note', 'data-cut-off')).toBe('stops');
+    // Stop 1 is before the first instruction; the store is pc 4, stop 5: byte 0 is 01 from stop 6 on.
+    for (let i = 0; i < 4; i++) await page.click('#step-button');
+    expect(await page.getAttribute('#debug-position', 'data-pc')).toBe('4');
+    expect(await page.textContent('#memory .byte >> nth=0')).toBe('00');
+    await page.click('#step-button');
+    expect(await page.locator('#memory .byte.changed').allTextContents()).toEqual(['01']);
+    await page.click('#back-button');
+    expect(await page.textContent('#memory .byte >> nth=0')).toBe('00');
+    // The breakpoint on pc 4 set earlier (breakpoints stay): Continue stops at the next iteration's store.
+    expect(await page.getAttribute('#listing li[data-pc="4"]', 'class')).toContain('breakpoint');
+    await page.click('#continue-button');
+    expect(await page.textContent('#debug-position')).toContain('stop 11 of 100000+');
+    expect(await page.textContent('#memory .byte >> nth=0')).toBe('01');
+    expect(await page.textContent('#memory .byte >> nth=1')).toBe('00');
+    // Without it, Continue goes to the end of the recording: 16,666 bytes written by then.
+    await page.click('#listing li[data-pc="4"]');
+    await page.click('#continue-button');
+    expect(await page.textContent('#debug-position')).toContain('stop 100000 of 100000+');
+    await page.click('#rewind-button');
+    expect(await page.textContent('#debug-position')).toContain('stop 1 of');
+    expect(await page.locator('#memory .byte', { hasText: '01' }).count()).toBe(0);
+    await page.click('#continue-button');
+    expect(await page.textContent('#memory .byte >> nth=100')).toBe('01');
+    expect(pageErrors).toEqual([]);
+  });
+
   it('shows a typed error for bad assembly', async () => {
     await page.fill('#asm', 'mov %r0, 1\nfrobnicate %r1\nexit\n');
     await page.click('#run-button');
@@ -129,6 +208,18 @@ describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
     // Nothing of the previous program is left on show.
     expect(await page.locator('#listing li').count()).toBe(0);
     expect(await page.textContent('#jit-source')).toBe('');
+  });
+
+  it('Run with "ELF object" chosen and no file loaded: a UsageError, and no stale r0 beside it', async () => {
+    await page.fill('#asm', 'mov %r0, 7\nexit\n');
+    await page.click('#run-button');
+    await expect.poll(() => page.textContent('#result')).toMatch(/7/);
+    await page.check('#source-elf');
+    await page.click('#run-button');
+    await expect.poll(() => page.getAttribute('#error', 'data-code')).toBe('USAGE');
+    expect(await page.textContent('#error')).toContain('drop or choose a .o file first');
+    expect(await page.textContent('#result')).toBe('');
+    await page.check('#source-asm');
   });
 
   it('shows an ElfError for a file that is not an object', async () => {

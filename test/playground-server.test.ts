@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../lib/errors.js';
-import { mimeType, playgroundCommand, resolveRequestPath, startPlaygroundServer, type PlaygroundServer } from '../lib/cli/playground.js';
+import { isLoopback, mimeType, playgroundCommand, resolveRequestPath, startPlaygroundServer, type PlaygroundServer } from '../lib/cli/playground.js';
 
 interface Reply {
   status: number;
@@ -104,6 +104,20 @@ describe('playground server', () => {
     expect(post.status).toBe(405);
     expect((await get(server.port, '/', { host: 'evil.example:80' })).status).toBe(403);
     expect((await get(server.port, '/', { host: `localhost:${server.port}` })).status).toBe(200);
+  });
+
+  it('takes only loopback literals and localhost as Host, not names that start like them', async () => {
+    // Names DNS could point anywhere (DNS rebinding), and malformed literals.
+    for (const host of ['127.evil.com', '127.0.0.1.nip.io', `127.0.0.1.nip.io:${server.port}`, '127.0.0.256', '127.1', '127.0.0.1.',
+      '127.0.0.1x', 'localhost.evil.com', 'foo.localhost', 'localhost.', '[::2]', '[::1].evil.com', '128.0.0.1', '0x7f.0.0.1']) {
+      expect((await get(server.port, '/', { host })).status, `Host: ${host}`).toBe(403);
+    }
+    for (const host of ['127.0.0.1', `127.0.0.1:${server.port}`, '127.1.2.255', '127.255.255.255:80', 'LOCALHOST', `[::1]:${server.port}`, '[::1]']) {
+      expect((await get(server.port, '/', { host })).status, `Host: ${host}`).toBe(200);
+    }
+    expect(isLoopback('::1')).toBe(true);
+    expect(isLoopback('127.300.0.1')).toBe(false);
+    expect(isLoopback('0.0.0.0')).toBe(false);
   });
 
   it('resolveRequestPath maps request paths under the root', () => {

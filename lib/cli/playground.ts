@@ -84,10 +84,19 @@ export function ensurePlayground(root: string, log: (s: string) => void): void {
   throw new UsageError(`the playground is not built (no ${join(root, 'index.html')}): run \`npm run playground\``);
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+const LOOPBACK_NAMES = new Set(['localhost', '[::1]', '::1']);
 
-function isLoopback(host: string): boolean {
-  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
+/**
+ * Whether a host name (the Host header's, lower case, without the port; or
+ * the address listened on) is loopback: `localhost`, `[::1]`, or an IPv4
+ * literal 127.a.b.c (each part 0-255). Nothing that DNS resolves beyond
+ * `localhost` itself: `127.evil.example` or `127.0.0.1.nip.io` are names an
+ * attacker's DNS can point anywhere, and `*.localhost` is not needed.
+ */
+export function isLoopback(host: string): boolean {
+  if (LOOPBACK_NAMES.has(host)) return true;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  return m !== null && m.slice(1).every((part) => Number(part) <= 255);
 }
 
 /** The Host header's name without the port. */

@@ -2,6 +2,7 @@
 // (session.ts) and a Recording (recording.ts), and renders their results
 // with views.ts. All page state lives in one Page object made at start-up.
 
+import { UsageError } from '../../errors.js';
 import type { EngineName } from '../../vm.js';
 import { byId, clear, h } from './dom.js';
 import { formatHex, parseHex } from './hex.js';
@@ -9,7 +10,7 @@ import {
   breakpointKey, changedRegisters, continueFrom, record, reverseContinueFrom, stepOverFrom, type Recording,
 } from './recording.js';
 import { EXAMPLE_ASM, EXAMPLE_INPUT, EXAMPLE_MAPS, SAMPLE_PACKETS } from './samples.js';
-import { CONTEXT_KINDS, errorView, Session, type ContextKind, type RunOutcome } from './session.js';
+import { CONTEXT_KINDS, DEFAULT_BUDGET, errorView, parseBudget, Session, type ContextKind, type RunOutcome } from './session.js';
 import { markCurrent, showError, showHexDump, showListing, showMaps, showOutcome, showRegisters } from './views.js';
 
 const el = {
@@ -28,6 +29,7 @@ const el = {
   sampleSelect: byId('sample-select', HTMLSelectElement),
   inputHex: byId('input-hex', HTMLTextAreaElement),
   engineSelect: byId('engine-select', HTMLSelectElement),
+  budget: byId('budget-input', HTMLInputElement),
   runButton: byId('run-button', HTMLButtonElement),
   debugButton: byId('debug-button', HTMLButtonElement),
   reloadButton: byId('reload-button', HTMLButtonElement),
@@ -64,6 +66,7 @@ class Page {
     el.asm.value = EXAMPLE_ASM;
     el.mapsJson.value = EXAMPLE_MAPS;
     el.inputHex.value = EXAMPLE_INPUT;
+    el.budget.value = String(DEFAULT_BUDGET);
     for (const name of Object.keys(SAMPLE_PACKETS)) el.sampleSelect.append(h('option', { value: name }, name));
     el.sourceAsm.addEventListener('change', () => this.switchSource());
     el.sourceElf.addEventListener('change', () => this.switchSource());
@@ -124,6 +127,8 @@ class Page {
       f();
     } catch (e) {
       showError(el.error, errorView(e));
+      // What an earlier run showed no longer goes with the input: no stale r0 beside the error.
+      clear(el.result);
     }
   }
 
@@ -233,7 +238,7 @@ class Page {
 
   private ready(): Session {
     if (this.dirty || this.session === undefined) this.reload();
-    if (this.session === undefined) throw new Error('load a program first');
+    if (this.session === undefined) throw new UsageError(this.mode === 'elf' ? 'drop or choose a .o file first' : 'no program to run');
     return this.session;
   }
 
@@ -242,8 +247,9 @@ class Page {
     showError(el.error, undefined);
     const { kind, bytes } = this.input();
     const engine = el.engineSelect.value as EngineName;
+    const budget = parseBudget(el.budget.value);
     this.forgetRecording();
-    const outcome = session.run(this.programName, engine, kind, bytes);
+    const outcome = session.run(this.programName, engine, kind, bytes, budget);
     this.showRunResult(outcome, `on ${engine}`);
   }
 
@@ -251,14 +257,20 @@ class Page {
     const session = this.ready();
     showError(el.error, undefined);
     const { kind, bytes } = this.input();
-    const rec = record(session, this.programName, kind, bytes);
+    const budget = parseBudget(el.budget.value);
+    this.forgetRecording();
+    const rec = record(session, this.programName, kind, bytes, { budget });
     this.recording = rec;
     this.position = 0;
     this.showRunResult(rec.outcome, 'on interp, recorded');
-    const n = rec.stops.length;
-    el.debugNote.textContent = rec.truncated
+    const n = rec.length;
+    const mib = (rec.bytes / (1024 * 1024)).toFixed(1);
+    el.debugNote.dataset['cutOff'] = rec.cutOff ?? '';
+    el.debugNote.textContent = rec.cutOff === 'stops'
       ? `Recorded the first ${rec.limit.toLocaleString('en')} instructions only: the run was cut off there (its result is unknown).`
-      : `Recorded ${n.toLocaleString('en')} instruction${n === 1 ? '' : 's'}${rec.outcome.error === undefined ? '' : ' (the run ended with the error above)'}. A debug run is a real run: it changed the maps too.`;
+      : rec.cutOff === 'bytes'
+        ? `Recorded the first ${n.toLocaleString('en')} instructions only: the recording reached its memory limit (${mib} MiB of registers and changed bytes), and the run was cut off there (its result is unknown).`
+        : `Recorded ${n.toLocaleString('en')} instruction${n === 1 ? '' : 's'}${rec.outcome.error === undefined ? '' : ' (the run ended with the error above)'}. A debug run is a real run: it changed the maps too.`;
     this.showStop();
   }
 
@@ -277,15 +289,17 @@ class Page {
 
   private moveTo(index: number): void {
     const rec = this.recording;
-    if (rec === undefined || rec.stops.length === 0) return;
-    this.position = Math.min(Math.max(index, 0), rec.stops.length - 1);
+    if (rec === undefined || rec.length === 0) return;
+    this.position = Math.min(Math.max(index, 0), rec.length - 1);
     this.showStop();
   }
 
   /** Shows the recording at the current position: listing mark, registers, stack, memory. */
   private showStop(): void {
     const rec = this.recording;
-    const stop = rec?.stops[this.position];
+    // The previous stop first: the recording rebuilds memory going forward cheaply.
+    const previous = rec !== undefined && this.position > 0 && this.position < rec.length ? rec.snapshot(this.position - 1) : undefined;
+    const stop = rec !== undefined && this.position < rec.length ? rec.snapshot(this.position) : undefined;
     const buttons = [el.backButton, el.stepButton, el.overButton, el.continueButton, el.rewindButton];
     for (const b of buttons) b.disabled = stop === undefined;
     if (rec === undefined || stop === undefined) {
@@ -298,15 +312,15 @@ class Page {
     }
     if (el.listing.dataset['program'] !== stop.program) this.showListingOf(stop.program);
     markCurrent(el.listing, stop.pc);
-    const last = this.position === rec.stops.length - 1;
+    const last = this.position === rec.length - 1;
     el.debugPosition.dataset['pc'] = String(stop.pc);
-    el.debugPosition.textContent = `stop ${this.position + 1} of ${rec.stops.length}${rec.truncated ? '+' : ''} · ${stop.program} pc ${stop.pc} · frame ${stop.frame}`
+    el.debugPosition.textContent = `stop ${this.position + 1} of ${rec.length}${rec.truncated ? '+' : ''} · ${stop.program} pc ${stop.pc} · frame ${stop.frame}`
       + (stop.line === undefined ? '' : ` · ${stop.line}`) + (last && !rec.truncated ? ' · last instruction' : '');
-    showRegisters(el.registers, stop, changedRegisters(rec.stops[this.position - 1], stop));
+    showRegisters(el.registers, stop, changedRegisters(previous, stop));
     // Eight bytes a row: the stack's slots are u64s, and the column is narrow.
-    showHexDump(el.stack, stop.stack, rec.stops[this.position - 1]?.stack, 8);
+    showHexDump(el.stack, stop.stack, previous?.stack, 8);
     el.memoryCaption.textContent = `(input before pc ${stop.pc}, stop ${this.position + 1}; bytes changed by the previous instruction highlighted)`;
-    showHexDump(el.memory, stop.input, rec.stops[this.position - 1]?.input);
+    showHexDump(el.memory, stop.input, previous?.input);
     el.backButton.disabled = this.position === 0;
     el.rewindButton.disabled = this.position === 0;
     el.stepButton.disabled = last;

@@ -6,6 +6,10 @@
 //
 // One Vm per load: maps keep their contents from run to run until the next
 // load, as a long-lived program's maps would.
+//
+// Every run has an instruction budget (DEFAULT_BUDGET unless the page says
+// otherwise): the page runs programs on its own thread, so a program that
+// loops forever must end, with a BudgetExceededError, not freeze the tab.
 
 import { formatInstruction } from '../../disasm.js';
 import { buildCfgGraph, renderSvg } from '../../cfg-render/index.js';
@@ -68,13 +72,29 @@ export interface RunOutcome {
   readonly printk: readonly string[];
 }
 
+/** Instructions a run of the page may execute, by default: a second or so of the interpreter in a browser. */
+export const DEFAULT_BUDGET = 10_000_000;
+
+/** The budget field's text: a whole number of instructions, at least 1 (empty: the default). */
+export function parseBudget(text: string): number {
+  const t = text.trim().replace(/[_,\s]/g, '');
+  if (t === '') return DEFAULT_BUDGET;
+  const n = /^\d+$/.test(t) ? Number(t) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`budget: give a whole number of instructions (at least 1), not ${JSON.stringify(text)}`);
+  return n;
+}
+
 /** A run's input, mapped for one run: the value `run` takes, the bytes as they are now, and the cleanup. */
 export interface PreparedInput {
   readonly input: Uint8Array | ProgramContext;
   /** A copy of the bytes as they are now. */
   readonly bytes: () => Uint8Array;
-  /** The bytes as they are now, possibly the live memory itself (read it at once, do not keep it). */
-  readonly view: () => Uint8Array;
+  /**
+   * The live bytes (not a copy: read them at once, do not keep them) and, for a packet, their address in the
+   * Vm's memory now (XDP adjustments move it). Memory input has no address
+   * until the run maps it: the run's r1.
+   */
+  readonly live: () => { readonly bytes: Uint8Array; readonly address?: number };
   readonly release: () => void;
 }
 
@@ -121,21 +141,26 @@ export class Session {
   prepare(entry: ProgramEntry, kind: ContextKind, bytes: Uint8Array): PreparedInput {
     if (kind === 'memory') {
       const memory = bytes.slice();
-      return { input: memory, bytes: () => memory.slice(), view: () => memory, release: () => {} };
+      return { input: memory, bytes: () => memory.slice(), live: () => ({ bytes: memory }), release: () => {} };
     }
     const ctx = kind === 'xdp'
       ? new XdpContext(this.vm.memory, bytes)
       : new SkbContext(this.vm.memory, bytes, { kind: entry.kind === 'tc' ? 'tc' : 'socket' });
-    return { input: ctx, bytes: () => ctx.packetBytes(), view: () => ctx.packetBytes(), release: () => ctx.release() };
+    const memory = this.vm.memory;
+    const live = () => {
+      const { address, length } = ctx.packet;
+      return { address, bytes: length === 0 ? new Uint8Array(0) : memory.view(BigInt(address), length, 'load', 0) };
+    };
+    return { input: ctx, bytes: () => ctx.packetBytes(), live, release: () => ctx.release() };
   }
 
-  /** Runs `name` once on `engine`; errors become part of the outcome. */
-  run(name: string, engine: EngineName, kind: ContextKind, bytes: Uint8Array): RunOutcome {
+  /** Runs `name` once on `engine`, executing at most `budget` instructions; errors become part of the outcome. */
+  run(name: string, engine: EngineName, kind: ContextKind, bytes: Uint8Array, budget = DEFAULT_BUDGET): RunOutcome {
     const entry = this.program(name);
     const prepared = this.prepare(entry, kind, bytes);
     this.takePrintk();
     try {
-      const r0 = entry.prog.run(prepared.input, { engine });
+      const r0 = entry.prog.run(prepared.input, { engine, budget });
       return { engine, ...this.verdictOf(entry, r0), before: bytes, after: prepared.bytes(), printk: this.takePrintk() };
     } catch (e) {
       return { engine, error: errorView(e), before: bytes, after: prepared.bytes(), printk: this.takePrintk() };
