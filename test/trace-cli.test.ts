@@ -131,10 +131,58 @@ describe('run --trace', () => {
     expect(capture([ASM, '--mem-hex', '00 00 00 00']).stdout).toEqual(['0x3']);
   });
 
-  test('--trace does not go with --repeat or --pcap', () => {
-    expect(() => runCommand([ASM, '--trace', '--repeat', '3'], () => {}, () => {})).toThrow(/--trace does not go with --repeat/);
-    expect(() => runCommand([FIREWALL, '--trace', '--pcap', 'x.pcap'], () => {}, () => {})).toThrow(UsageError);
-    expect(() => runCommand([FIREWALL, '--trace', '--pcap', 'x.pcap'], () => {}, () => {})).toThrow(/--trace does not go with --pcap/);
+  test('--trace does not go with --repeat; with --pcap, not with --json or workers; --packet needs both', () => {
+    const refused = (args: string[], message: RegExp) => {
+      expect(() => runCommand(args, () => {}, () => {})).toThrow(UsageError);
+      expect(() => runCommand(args, () => {}, () => {})).toThrow(message);
+    };
+    refused([ASM, '--trace', '--repeat', '3'], /--trace does not go with --repeat/);
+    refused([FIREWALL, '--trace', '--pcap', 'x.pcap', '--json'], /leave out --json/);
+    refused([FIREWALL, '--trace', '--pcap', 'x.pcap', '--workers', '2'], /leave out --workers/);
+    refused([FIREWALL, '--pcap', 'x.pcap', '--packet', '1'], /--packet picks the packets --trace traces with --pcap/);
+    refused([FIREWALL, '--trace', '--mem-hex', '00', '--packet', '1'], /--packet picks/);
+    refused([FIREWALL, '--trace', '--pcap', 'x.pcap', '--packet', '1,x'], /--packet takes packet numbers/);
+  });
+});
+
+describe('--trace over a capture', () => {
+  const TRAFFIC = join(FIXTURES, '..', 'pcap', 'traffic.pcap');
+  const STATS = join(FIXTURES, 'xdp_stats.o');
+  async function traced(args: string[]): Promise<string[]> {
+    const stdout: string[] = [];
+    const status = await runCommand([STATS, '--pcap', TRAFFIC, '--trace', ...args], (s) => stdout.push(s), () => {});
+    expect(status).toBe(0);
+    return stdout.join('\n').split('\n');
+  }
+
+  test('--packet N,M: those packets\' traces, each under its heading and followed by its verdict, then the report; both engines alike', async () => {
+    const jit = await traced(['--packet', '1,3', '--engine', 'jit']);
+    const interp = await traced(['--packet', '1', '--packet', '3', '--engine', 'interp']);
+    expect(interp).toEqual(jit.map((l) => l.replace(/ jit,/, ' interp,')).map((l, i) => (/packets\/s/.test(l) ? interp[i]! : l)));
+    const headings = jit.filter((l) => l.startsWith('== '));
+    expect(headings).toEqual(['== packet 1 (103 bytes)', '== verdict: XDP_PASS (0x2)', '== packet 3 (62 bytes)', '== verdict: XDP_PASS (0x2)']);
+    const first = jit.indexOf('== packet 1 (103 bytes)');
+    // Each packet's trace starts afresh at pc 0 with its C line, and ends with exit.
+    expect(jit[first + 1]).toMatch(/^ +0: mov32 %r0, 0 +r0 = 0x0 +\/\/ \.\/xdp_stats\.c:\d+:/);
+    expect(jit[jit.indexOf('== packet 3 (62 bytes)') + 1]).toMatch(/\/\/ \.\/xdp_stats\.c:/);
+    expect(jit[jit.indexOf('== verdict: XDP_PASS (0x2)') - 1]).toMatch(/: exit\b/);
+    // Then the usual report of every packet.
+    expect(jit.some((l) => /^3,073 packets in /.test(l))).toBe(true);
+  });
+
+  test('without --packet every packet is traced; --verbose lines come among them, in order', async () => {
+    const lines = await traced(['--verbose']);
+    const packets = lines.filter((l) => l.startsWith('== packet '));
+    expect(packets).toHaveLength(3073);
+    expect(packets[2]).toMatch(/^== packet 2 \(/);
+    const verdict = lines.indexOf('== verdict: XDP_PASS (0x2)');
+    expect(lines[verdict + 1]).toMatch(/^ +0 +0\.000000 +75 +XDP_PASS$/);
+    expect(lines[verdict + 2]).toBe('== packet 1 (103 bytes)');
+  });
+
+  test('the capture runner traces only with one worker', async () => {
+    const { runCapture } = await import('../lib/capture/index.js');
+    await expect(runCapture({ spec: { kind: 'elf', bytes: new Uint8Array(0) }, workers: 2, trace: () => undefined }, [])).rejects.toThrow(/trace needs workers: 1/);
   });
 });
 

@@ -43,10 +43,12 @@ export function checkJob(job: CaptureJob): CheckedJob {
   if (frames !== 'ethernet' && frames !== 'captured') {
     throw new UsageError(`capture option frames must be 'ethernet' or 'captured', got ${String(frames)}`);
   }
-  for (const name of ['setup', 'onRecord'] as const) {
+  for (const name of ['setup', 'onRecord', 'trace'] as const) {
     if (job[name] !== undefined && typeof job[name] !== 'function') throw new UsageError(`capture option ${name} must be a function`);
   }
   if (workers > 1) {
+    // Events are delivered as the program runs: a worker's cannot reach this thread's callback in time.
+    if (job.trace !== undefined) throw new UsageError('capture option trace needs workers: 1');
     for (const name of FUNCTION_OPTIONS) {
       if (vm[name] !== undefined) {
         throw new UsageError(`capture vm option ${name} holds functions, which cannot reach worker threads: run with workers: 1`);

@@ -14,7 +14,8 @@
 // Linux; or as captured (frames.ts).
 
 import { SkbContext } from '../skb.js';
-import type { EngineName } from '../vm.js';
+import type { TraceCallback } from '../trace/types.js';
+import type { EngineName, RunOptions } from '../vm.js';
 import { XdpContext } from '../xdp.js';
 import type { LoadedSpec } from './spec.js';
 
@@ -41,20 +42,21 @@ export class PacketRunner {
   /**
    * Runs the program on `frame` (an Ethernet frame, or the packet as captured;
    * not modified) and returns r0. `len`: an skb's __sk_buff.len (>= the
-   * frame's length; default the frame's length).
+   * frame's length; default the frame's length). `trace`: this run's events go there.
    */
-  run(frame: Uint8Array, len?: number): bigint {
+  run(frame: Uint8Array, len?: number, trace?: TraceCallback): bigint {
     const { prog, ctx } = this.spec;
+    const runOptions: RunOptions = trace === undefined ? this.runOptions : { ...this.runOptions, trace };
     if (ctx === 'raw') {
       // The program may write its input: give it a copy, the packet stays as captured.
       const bytes = frame.slice();
-      const r0 = prog.run(bytes, this.runOptions);
+      const r0 = prog.run(bytes, runOptions);
       this.output = this.outputs ? bytes : EMPTY;
       return r0;
     }
     if (ctx === 'skb') {
       const context = this.skbFor(frame, len);
-      const r0 = prog.run(context, this.runOptions);
+      const r0 = prog.run(context, runOptions);
       if (this.outputs) {
         const bytes = context.packetBytes();
         // A socket filter keeps the first r0 bytes (as the u32 Linux reads).
@@ -63,7 +65,7 @@ export class PacketRunner {
       return r0;
     }
     const context = this.xdpFor(frame);
-    const r0 = prog.run(context, this.runOptions);
+    const r0 = prog.run(context, runOptions);
     if (this.outputs) this.output = context.packetBytes();
     return r0;
   }

@@ -54,7 +54,7 @@ export async function runSingle(job: CaptureJob, checked: CheckedJob, input: Cap
       }
       let r0: bigint;
       try {
-        r0 = runner.run(framed.frame, framed.len);
+        r0 = runner.run(framed.frame, framed.len, job.trace?.(packet));
       } catch (e) {
         throw e instanceof EbpfError ? new PacketError(e, packet.index, packet.offset, 0) : e;
       }

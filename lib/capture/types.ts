@@ -8,6 +8,7 @@
 import type { BpfObject, LoadObjectOptions } from '../elf/index.js';
 import type { MapDefinition } from '../maps/index.js';
 import type { CapturedPacket } from '../pcap/types.js';
+import type { TraceCallback } from '../trace/types.js';
 import type { Vm, VmOptions } from '../vm.js';
 
 export type ProgramSpec =
@@ -81,6 +82,12 @@ export interface CaptureJob {
    * captured bytes.
    */
   readonly frames?: 'ethernet' | 'captured';
+  /**
+   * Traces packets: called on this thread before each packet runs; the
+   * TraceCallback it returns gets that run's events (RunOptions.trace),
+   * undefined leaves the packet untraced. Only with workers: 1.
+   */
+  readonly trace?: (packet: CapturedPacket) => TraceCallback | undefined;
 }
 
 /** A packet runCapture did not give to the program, and why. */

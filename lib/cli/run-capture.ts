@@ -23,6 +23,9 @@ import { ProgressBar, type Terminal } from './progress.js';
 import { formatPacketLine, formatReport, reportJson, type CaptureReport, type PacketLine } from './report.js';
 import { mapsReport } from './report-maps.js';
 import { sourceLineText } from '../source-line.js';
+import type { CapturedPacket } from '../pcap/types.js';
+import { TraceWriter } from '../trace/format.js';
+import type { TraceCallback } from '../trace/types.js';
 
 /**
  * Below this capture size the default is one worker. This thread reads and
@@ -52,6 +55,10 @@ export interface CaptureRunOptions {
   readonly dumpMaps: boolean;
   /** Values of extern __kconfig variables. */
   readonly kconfig?: Readonly<Record<string, string>>;
+  /** Print the trace of each packet (one thread, text). */
+  readonly trace?: boolean;
+  /** With trace: the packets to trace, numbered from 0 as --verbose shows them; undefined: every packet. */
+  readonly tracePackets?: ReadonlySet<number>;
   /** Milliseconds before the progress bar first draws (default 500; tests set 0). */
   readonly progressDelayMs?: number;
 }
@@ -129,9 +136,11 @@ export async function runCaptureCommand(o: CaptureRunOptions, out: (s: string) =
   const source = captureSource(o.pcap);
   const size = source.size;
   // Pick the program here: the same choice and errors as `run` without --pcap, before any thread starts.
-  const picked = pickProgram(loadObject(new Vm(), o.bytes, { kconfig: o.kconfig }), o);
+  const object = loadObject(new Vm(), o.bytes, { kconfig: o.kconfig });
+  const picked = pickProgram(object, o);
   const ctx = contextOption(o.ctx);
-  const workers = o.workers ?? defaultWorkers(size, hostCpus);
+  // A trace is printed as the program runs, in packet order: one thread.
+  const workers = o.trace === true ? 1 : o.workers ?? defaultWorkers(size, hostCpus);
   if (workers > MAX_WORKERS) throw new UsageError(`--workers must be at most ${MAX_WORKERS}`);
   const outputs: OutputPath[] = [];
   if (o.writePass !== undefined) outputs.push({ option: '--write-pass', path: o.writePass });
@@ -146,7 +155,19 @@ export async function runCaptureCommand(o: CaptureRunOptions, out: (s: string) =
   const drop = o.writeDrop === undefined ? undefined : new CaptureOutput(o.writeDrop, 'ethernet');
   const tally = new Tally();
   const keepLines = o.verbose;
-  const progress = new ProgressBar(term, { totalBytes: size, ...(o.progressDelayMs === undefined ? {} : { delayMs: o.progressDelayMs }) });
+  // The trace (this object's programs, by name: tail calls switch) and, in its lines, the --verbose ones.
+  const byName = new Map([...object.programs.values()].map((p) => [p.prog.name, p.prog.program]));
+  const trace = o.trace === true ? new TraceWriter(false, (name) => byName.get(name), out) : undefined;
+  let traced: number | undefined;
+  const tracePacket = (p: CapturedPacket): TraceCallback | undefined => {
+    if (trace === undefined || (o.tracePackets !== undefined && !o.tracePackets.has(p.index))) return undefined;
+    trace.line(`== packet ${p.index} (${p.data.length} bytes)`, true);
+    traced = p.index;
+    return trace.callback;
+  };
+  // No progress bar between trace lines.
+  const progress = new ProgressBar(trace === undefined ? term : { isTTY: false, write: () => true },
+    { totalBytes: size, ...(o.progressDelayMs === undefined ? {} : { delayMs: o.progressDelayMs }) });
   let done = 0;
   // --verbose lines go out in batches: one write per packet would be one system call per packet.
   let batch: string[] = [];
@@ -160,8 +181,11 @@ export async function runCaptureCommand(o: CaptureRunOptions, out: (s: string) =
   };
   const onResult = (r: PacketResult): void => {
     const line = tally.add(r, keepLines);
+    if (traced === r.packet.index) trace!.line(`== verdict: ${r.verdictName === undefined ? '' : `${r.verdictName} `}(0x${r.verdict.toString(16)})`);
     if (line !== undefined) {
-      if (o.json) {
+      if (trace !== undefined) {
+        trace.line(formatPacketLine(line));
+      } else if (o.json) {
         tally.lines.push(line);
       } else {
         const text = formatPacketLine(line);
@@ -190,6 +214,7 @@ export async function runCaptureCommand(o: CaptureRunOptions, out: (s: string) =
       outputs: false,
       // A consumer reads ring buffers and perf events as the run goes, as a user-space loader would.
       onRecord: (r) => tally.addRecord(r, keepLines),
+      ...(trace === undefined ? {} : { trace: tracePacket }),
       ...(o.budget === undefined ? {} : { vm: { budget: o.budget } }),
     }, capturePackets(source), onResult, onProgress);
   } catch (e) {
@@ -198,6 +223,7 @@ export async function runCaptureCommand(o: CaptureRunOptions, out: (s: string) =
     result = partialResult(e);
   } finally {
     progress.finish();
+    trace?.flush();
     flush();
     failure = await closeOutputs([pass, drop], failure);
   }

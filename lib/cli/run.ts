@@ -39,11 +39,12 @@ export const RUN_USAGE = `usage: ebpf-js run FILE [--mem FILE | --mem-hex "aa bb
   and the C line beside it when that changes (objects with BTF line info);
   the same on either engine. After a fault the trace shows the instructions
   up to the faulting one. With --json the events are a "trace" array (values
-  as hex strings). Not with --repeat or --pcap.
+  as hex strings). Not with --repeat. With --pcap, see below.
 
 usage: ebpf-js run FILE.o --pcap CAPTURE [--section NAME | --program NAME] [--ctx xdp|skb|raw]
                    [--engine interp|jit] [--workers N] [--write-pass OUT] [--write-drop OUT]
                    [--verbose] [--json] [--dump-maps] [--budget N] [--kconfig NAME=VALUE]...
+                   [--trace [--packet N[,M...]]]
   Runs the program on every packet of CAPTURE (pcap or pcapng; Ethernet, raw
   IP, Linux cooked, all given to the program as Ethernet frames; a file, or
   a stream: - or /dev/stdin for standard input, a pipe, <(...)), each in the
@@ -67,7 +68,9 @@ usage: ebpf-js run FILE.o --pcap CAPTURE [--section NAME | --program NAME] [--ct
   one JSON document (with --verbose, its "results" list the packets).
   --dump-maps: every entry of every map, zero slots and .rodata included. A
   progress bar shows on stderr when it is a terminal and the run lasts more
-  than half a second.`;
+  than half a second. --trace: the trace of every packet (--packet N: of
+  packets N, M, ... only), each after a line "== packet N (L bytes)" and
+  followed by its verdict, then the report; one thread, text only.`;
 
 /** Default instruction budget of `run`: a few seconds of interpretation. */
 export const DEFAULT_RUN_BUDGET = 100_000_000;
@@ -92,6 +95,7 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
     'dump-maps': { type: 'boolean' },
     workers: { type: 'string' },
     trace: { type: 'boolean' },
+    packet: { type: 'string', multiple: true },
     ...KCONFIG_ARGS,
   });
   if (positionals.length !== 1) throw new UsageError(RUN_USAGE);
@@ -102,6 +106,7 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
   const budget = intOption('budget', values.budget, 1) ?? DEFAULT_RUN_BUDGET;
   const traced = values.trace === true;
   if (traced && values.repeat !== undefined) throw new UsageError('--trace does not go with --repeat (a traced run is not timed)');
+  if (values.packet !== undefined && (!traced || values.pcap === undefined)) throw new UsageError('--packet picks the packets --trace traces with --pcap');
   if (typeof values.pcap === 'string') return runPcap(file, values, engine, budget, out, err, term);
   const onlyPcap = ['write-pass', 'write-drop', 'verbose', 'dump-maps', 'workers'].filter((k) => values[k] !== undefined);
   if (onlyPcap.length > 0) throw new UsageError(`--${onlyPcap[0]!} needs --pcap`);
@@ -152,8 +157,10 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
 
 function runPcap(file: string, values: Record<string, string | boolean | string[] | undefined>, engine: EngineName, budget: number,
   out: (s: string) => void, err: (s: string) => void, term: Terminal): Promise<number> {
-  // A trace of every packet would be a flood (and workers run them in parallel): trace one packet instead.
-  if (values.trace !== undefined) throw new UsageError('--trace does not go with --pcap: trace one packet, given with --mem FILE');
+  const traced = values.trace === true;
+  if (traced && values.json === true) throw new UsageError('--trace with --pcap prints text: leave out --json');
+  // Events arrive as the program runs: a worker's could not be printed in order.
+  if (traced && values.workers !== undefined && values.workers !== '1') throw new UsageError('--trace with --pcap runs on one thread: leave out --workers');
   const clash = ['mem', 'mem-hex', 'repeat', 'helpers'].filter((k) => values[k] !== undefined);
   if (clash.length > 0) throw new UsageError(`--${clash[0]!} does not go with --pcap`);
   const str = (k: string): string | undefined => (typeof values[k] === 'string' ? values[k] : undefined);
@@ -173,7 +180,19 @@ function runPcap(file: string, values: Record<string, string | boolean | string[
     verbose: values.verbose === true,
     dumpMaps: values['dump-maps'] === true,
     kconfig: kconfigOptions(values),
+    trace: traced,
+    tracePackets: packetNumbers(values.packet as string[] | undefined),
   }, out, term, err);
+}
+
+/** --packet N[,M...] (repeatable): packet numbers as --verbose prints them, from 0. */
+function packetNumbers(values: readonly string[] | undefined): ReadonlySet<number> | undefined {
+  if (values === undefined) return undefined;
+  const numbers = values.flatMap((v) => v.split(','));
+  for (const n of numbers) {
+    if (!/^[0-9]{1,15}$/.test(n.trim())) throw new UsageError(`--packet takes packet numbers (from 0, as --verbose shows them), got '${n}'`);
+  }
+  return new Set(numbers.map((n) => Number(n.trim())));
 }
 
 /** The string-valued options only (parseArgs types every value as string | boolean). */

@@ -6,6 +6,7 @@
 //
 // What it does not do: collect events (the Tracer) or run anything.
 
+import { UsageError } from '../errors.js';
 import { formatInstruction } from '../disasm.js';
 import type { Program } from '../program.js';
 import type { SourceLine } from '../vm-options.js';
@@ -108,21 +109,39 @@ export class TraceWriter {
   readonly callback: (event: TraceEvent) => void;
   private readonly json: boolean;
   private readonly out: (s: string) => void;
+  private readonly programs: ProgramLookup;
   private batch: string[] = [];
   private chars = 0;
   /** Under --json: whether the document's opening (`{"trace":[`) has been written. */
   private opened = false;
+  /** The text of the run being traced (undefined under --json). */
+  private text: TraceText | undefined;
 
   constructor(json: boolean, programs: ProgramLookup, out: (s: string) => void) {
     this.json = json;
     this.out = out;
-    const text = json ? undefined : new TraceText(programs);
+    this.programs = programs;
+    this.text = json ? undefined : new TraceText(programs);
     this.callback = (event) => {
-      const line = text === undefined ? JSON.stringify(eventJson(event, programs)) : text.format(event);
-      this.batch.push(line);
-      this.chars += line.length + 1;
-      if (this.chars >= BATCH_CHARS) this.flush();
+      this.add(this.text === undefined ? JSON.stringify(eventJson(event, programs)) : this.text.format(event));
     };
+  }
+
+  /**
+   * Text mode: a line of its own among the trace's (a packet's heading, its
+   * verdict), in order; after a heading (`newRun`), the next run's trace
+   * starts afresh (its first C line and program are shown again).
+   */
+  line(text: string, newRun = false): void {
+    if (this.json) throw new UsageError('a JSON trace holds events only');
+    this.add(text);
+    if (newRun) this.text = new TraceText(this.programs);
+  }
+
+  private add(line: string): void {
+    this.batch.push(line);
+    this.chars += line.length + 1;
+    if (this.chars >= BATCH_CHARS) this.flush();
   }
 
   /**
@@ -148,7 +167,8 @@ export class TraceWriter {
     this.out(`${this.opened ? '' : '{"trace":['}]${rest === '}' ? '' : ','}${rest}`);
   }
 
-  private flush(): void {
+  /** Writes out what is batched. */
+  flush(): void {
     if (this.batch.length === 0) return;
     const lines = this.batch;
     this.batch = [];
