@@ -85,6 +85,9 @@ function checkXml(xml: string): string {
   let i = 0;
   const entity = (at: number): number => {
     for (const e of ['&amp;', '&lt;', '&gt;', '&quot;', '&apos;']) if (xml.startsWith(e, at)) return e.length;
+    // Character references (Graphviz writes &#39; and &#45;).
+    const ref = /^&#(?:[0-9]{1,7}|x[0-9a-fA-F]{1,6});/.exec(xml.slice(at, at + 12));
+    if (ref !== null) return ref[0].length;
     throw new Error(`bad entity at ${at}: ${xml.slice(at, at + 10)}`);
   };
   while (i < xml.length) {
@@ -95,6 +98,13 @@ function checkXml(xml: string): string {
       i += n;
     } else if (ch === '<') {
       if (xml.startsWith('<?', i)) { i = xml.indexOf('?>', i) + 2; continue; }
+      // Comments (Graphviz's SVG names its nodes in them).
+      if (xml.startsWith('<!--', i)) {
+        const end = xml.indexOf('-->', i + 4);
+        if (end < 0) throw new Error(`unterminated comment at ${i}`);
+        i = end + 3;
+        continue;
+      }
       let j = i + 1;
       let quote = '';
       for (; j < xml.length; j++) {
