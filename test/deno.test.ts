@@ -42,6 +42,30 @@ describe.skipIf(deno === undefined)('Deno 2', () => {
     expect(r.stdout).toBe('42\ntrue 0\n');
   });
 
+  it('traces on both engines and steps with the debugger, as under Node', () => {
+    for (const engine of ['interp', 'jit']) {
+      const args = ['run', 'fixtures/elf/xdp_firewall.o', '--mem', 'fixtures/examples/http-syn.bin', '--trace', '--engine', engine];
+      const r = run(['run', '--allow-read', '--allow-env', CLI, ...args]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(cli(args).stdout);
+      expect(r.stdout.split('\n').length).toBeGreaterThan(20);
+    }
+    const dir = mkdtempSync(join(ROOT, '.deno-debug-'));
+    const script = join(dir, 'debug.mjs');
+    const index = new URL('../dist/lib/index.js', import.meta.url).href;
+    writeFileSync(script, [
+      `import { Vm, Debugger } from ${JSON.stringify(index)};`,
+      `const prog = new Vm().load('mov %r0, 1\\nl:\\nlsh %r0, 1\\njlt %r0, 16, l\\nexit');`,
+      `const dbg = new Debugger(prog); dbg.breakAt(2); const seen = [];`,
+      `const r0 = dbg.run(undefined, (stop) => { seen.push(stop.pc + ':' + stop.register(0)); });`,
+      `console.log(seen.join(' '), r0.toString());`,
+    ].join('\n'));
+    const r = run(['run', '--allow-read', script]);
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('2:2 2:4 2:8 2:16 16\n');
+  });
+
   it('reports errors with the same exit status as Node', () => {
     const args = ['run', 'fixtures/examples/missing.asm'];
     const r = run(['run', '--allow-read', '--allow-env', CLI, ...args]);
