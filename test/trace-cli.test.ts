@@ -180,6 +180,15 @@ describe('--trace over a capture', () => {
     expect(lines[verdict + 2]).toBe('== packet 1 (103 bytes)');
   });
 
+  test('--packet numbers that were not traced (past the end) get a warning', async () => {
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const status = await runCommand([STATS, '--pcap', TRAFFIC, '--trace', '--packet', '5,99999'], (s) => stdout.push(s), (s) => stderr.push(s));
+    expect(status).toBe(0);
+    expect(stdout.join('\n')).toContain('== packet 5 (');
+    expect(stderr).toEqual(["ebpf-js: warning: --packet 99999: not traced (the capture's packets are 0 to 3072; skipped packets are not run)"]);
+  });
+
   test('the capture runner traces only with one worker', async () => {
     const { runCapture } = await import('../lib/capture/index.js');
     await expect(runCapture({ spec: { kind: 'elf', bytes: new Uint8Array(0) }, workers: 2, trace: () => undefined }, [])).rejects.toThrow(/trace needs workers: 1/);
@@ -194,6 +203,12 @@ describe('the built CLI', () => {
       expect(interp.stdout.split('\n').length).toBeGreaterThan(10);
       expect(cli(['run', ...args, '--trace', '--engine', 'jit'])).toEqual(interp);
     }
+  });
+
+  test('control characters (from a path, a name, a C line) reach neither stdout nor stderr raw', () => {
+    const r = cli(['run', 'no\x1b[31mfile.asm']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('ebpf-js: cannot read no\\x1b[31mfile.asm: ENOENT\n');
   });
 
   test('a bad combination is a one-line error, status 2', () => {

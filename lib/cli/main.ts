@@ -11,7 +11,7 @@ import { INSPECT_USAGE, inspectCommand } from './inspect.js';
 import { jitCommand } from './jit.js';
 import { PLAYGROUND_USAGE, playgroundCommand } from './playground.js';
 import { RUN_USAGE, runCommand } from './run.js';
-import { OutputClosed, lineWriter } from './stdout.js';
+import { OutputClosed, lineWriter, printable } from './stdout.js';
 
 const USAGE = `ebpf-js: a userspace eBPF runtime
 
@@ -23,7 +23,7 @@ commands:
       [--kconfig NAME=VALUE]... [--kconfig-file FILE]
                            run a program (assembly .asm/.s, raw bytecode or an ELF .o), print r0
   run FILE.o --pcap CAPTURE [--write-pass OUT] [--write-drop OUT] [--verbose] [--json]
-      [--dump-maps] [--workers N] [--engine interp|jit]
+      [--dump-maps] [--workers N] [--engine interp|jit] [--trace [--packet N,M...]]
                            run a program over every packet of a capture: verdicts, maps
   filter "EXPR" CAPTURE [-w OUT] [--engine interp|jit] [--json]
   filter --cbpf FILE CAPTURE [-w OUT] ...
@@ -58,7 +58,7 @@ ${PLAYGROUND_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const out = lineWriter(1);
-  const err = (s: string) => process.stderr.write(s + '\n');
+  const err = (s: string) => process.stderr.write(printable(s) + '\n');
   const [command, ...rest] = argv;
   // `ebpf-js run --help` and the like: the full usage names every command's options.
   if (command !== undefined && (rest.includes('--help') || rest.includes('-h'))) {

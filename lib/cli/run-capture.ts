@@ -159,10 +159,12 @@ export async function runCaptureCommand(o: CaptureRunOptions, out: (s: string) =
   const byName = new Map([...object.programs.values()].map((p) => [p.prog.name, p.prog.program]));
   const trace = o.trace === true ? new TraceWriter(false, (name) => byName.get(name), out) : undefined;
   let traced: number | undefined;
+  const tracedPackets = new Set<number>();
   const tracePacket = (p: CapturedPacket): TraceCallback | undefined => {
     if (trace === undefined || (o.tracePackets !== undefined && !o.tracePackets.has(p.index))) return undefined;
     trace.line(`== packet ${p.index} (${p.data.length} bytes)`, true);
     traced = p.index;
+    tracedPackets.add(p.index);
     return trace.callback;
   };
   // No progress bar between trace lines.
@@ -229,6 +231,11 @@ export async function runCaptureCommand(o: CaptureRunOptions, out: (s: string) =
   }
   if (failure !== undefined && !(failure instanceof EbpfError)) throw failure;
   if (failure instanceof PacketError) withSourceLine(failure, picked);
+  // Asked for and not traced: a number past the end, or a packet skipped as not convertible.
+  const untraced = [...(o.tracePackets ?? [])].filter((n) => !tracedPackets.has(n)).sort((a, b) => a - b);
+  if (untraced.length > 0 && failure === undefined) {
+    err(`ebpf-js: warning: --packet ${untraced.join(',')}: not traced (the capture's packets are 0 to ${(result?.packets ?? 0) + (result?.skipped ?? 0) - 1}; skipped packets are not run)`);
+  }
 
   const report = buildReport(o, picked, workers, tally, result, Number(process.hrtime.bigint() - started), failure);
   if (o.json) out(reportJson(report, keepLines ? tally.lines : undefined));

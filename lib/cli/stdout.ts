@@ -14,19 +14,31 @@ export class OutputClosed extends Error {
   }
 }
 
+/** C0 and C1 control characters but tab and line feed. */
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+/**
+ * `s` with control characters written as `\xNN`: names and C lines come from
+ * object files, paths from the command line, and none of their bytes may
+ * reach a terminal as an escape sequence.
+ */
+export function printable(s: string): string {
+  return s.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** Blocks the thread for `ms` milliseconds (a full non-blocking pipe: wait for the reader). */
 function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
- * A function writing `s` and a newline to descriptor `fd` before it
+ * A function writing `s` (printable) and a newline to descriptor `fd` before it
  * returns. Throws OutputClosed when the reader has gone, and the write's own
  * error for anything else (ENOSPC, EIO).
  */
 export function lineWriter(fd: number): (s: string) => void {
   return (s) => {
-    const bytes = Buffer.from(s + '\n');
+    const bytes = Buffer.from(printable(s) + '\n');
     let done = 0;
     while (done < bytes.length) {
       try {
