@@ -159,6 +159,11 @@ describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
     await page.fill('#budget-input', '0');
     await page.click('#run-button');
     await expect.poll(() => page.getAttribute('#error', 'data-code')).toBe('USAGE');
+    // What is not a number at all reads as '' from a number input: refused too, not run with the default.
+    await page.fill('#budget-input', '');
+    await page.locator('#budget-input').pressSequentially('1e');
+    await page.click('#run-button');
+    await expect.poll(() => page.textContent('#error')).toContain('the budget must be a whole number of instructions');
     await page.fill('#budget-input', '10000000');
     await page.fill('#asm', MULTIPLY);
     await page.fill('#input-hex', '06 00 00 00 07 00 00 00 00 00 00 00');

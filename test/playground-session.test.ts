@@ -252,6 +252,29 @@ describe('session', () => {
     expect(budgeted.length).toBe(501);
   });
 
+  it('cuts a recording off when comparing the input after helper calls reaches its limit; every stop kept is whole', () => {
+    // Each helper call makes the whole input be compared: 64 KiB x 40 calls passes a 2.5 MiB limit.
+    const s = Session.fromAssembly(`
+      mov %r6, %r1
+      mov %r7, 0
+    loop:
+      call 7
+      stxb [%r6], %r0
+      add %r6, 1
+      add %r7, 1
+      jlt %r7, 1000, loop
+      mov %r0, 0
+      exit`);
+    const rec = record(s, 'prog', 'memory', new Uint8Array(64 * 1024), { compareLimit: 2.5 * 1024 * 1024 });
+    expect(rec.cutOff).toBe('compare');
+    // Stops 0-1, then 5 per iteration: the stop after the 41st call is where the limit is passed, and is not kept.
+    expect(rec.length).toBe(2 + 5 * 40 + 1);
+    const last = rec.snapshot(rec.length - 1);
+    expect(last.pc).toBe(2);
+    expect(last.input.subarray(0, 40).every((b, i) => b === Number(rec.registers(2 + 5 * i + 1)[0]! & 0xffn))).toBe(true);
+    expect(record(s, 'prog', 'memory', new Uint8Array(64 * 1024)).cutOff).toBeUndefined();
+  });
+
   it('records per-stop changes: a loop writing each byte of a 64 KiB input once holds little memory', () => {
     const size = 64 * 1024;
     const rec = record(Session.fromAssembly(WRITE_EACH_BYTE), 'prog', 'memory', new Uint8Array(size));

@@ -68,10 +68,8 @@ export class ByteHistory {
     let i = Math.max(0, from);
     const end = Math.min(to, now.length);
     while (i < end) {
-      if (now[i] === last[i]) {
-        i++;
-        continue;
-      }
+      i = firstDifference(now, last, i, end);
+      if (i >= end) break;
       let j = i + 1;
       while (j < end && now[j] !== last[j]) j++;
       this.runOffset.push(i);
@@ -129,4 +127,27 @@ export class ByteHistory {
     }
     return lo;
   }
+}
+
+/**
+ * The first index in [from, end) where `a` and `b` differ, or `end`. Four
+ * bytes at a time where both arrays are aligned alike (a helper call makes
+ * the whole input be compared, so this is the recording's hot loop).
+ */
+function firstDifference(a: Uint8Array, b: Uint8Array, from: number, end: number): number {
+  let i = from;
+  if (end - i >= 64 && ((a.byteOffset - b.byteOffset) & 3) === 0) {
+    while (((a.byteOffset + i) & 3) !== 0) {
+      if (a[i] !== b[i]) return i;
+      i++;
+    }
+    const words = (end - i) >> 2;
+    const wa = new Int32Array(a.buffer, a.byteOffset + i, words);
+    const wb = new Int32Array(b.buffer, b.byteOffset + i, words);
+    let w = 0;
+    while (w < words && wa[w] === wb[w]) w++;
+    i += w * 4;
+  }
+  while (i < end && a[i] === b[i]) i++;
+  return i;
 }

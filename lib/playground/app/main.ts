@@ -236,6 +236,12 @@ class Page {
     return { kind, bytes: parseHex(el.inputHex.value) };
   }
 
+  /** The budget field's value: a number input reads as '' for what is not a number, so ask it whether it was one. */
+  private budget(): number {
+    if (el.budget.validity.badInput) throw new UsageError('the budget must be a whole number of instructions');
+    return parseBudget(el.budget.value);
+  }
+
   private ready(): Session {
     if (this.dirty || this.session === undefined) this.reload();
     if (this.session === undefined) throw new UsageError(this.mode === 'elf' ? 'drop or choose a .o file first' : 'no program to run');
@@ -247,7 +253,7 @@ class Page {
     showError(el.error, undefined);
     const { kind, bytes } = this.input();
     const engine = el.engineSelect.value as EngineName;
-    const budget = parseBudget(el.budget.value);
+    const budget = this.budget();
     this.forgetRecording();
     const outcome = session.run(this.programName, engine, kind, bytes, budget);
     this.showRunResult(outcome, `on ${engine}`);
@@ -257,7 +263,7 @@ class Page {
     const session = this.ready();
     showError(el.error, undefined);
     const { kind, bytes } = this.input();
-    const budget = parseBudget(el.budget.value);
+    const budget = this.budget();
     this.forgetRecording();
     const rec = record(session, this.programName, kind, bytes, { budget });
     this.recording = rec;
@@ -268,6 +274,8 @@ class Page {
     el.debugNote.dataset['cutOff'] = rec.cutOff ?? '';
     el.debugNote.textContent = rec.cutOff === 'stops'
       ? `Recorded the first ${rec.limit.toLocaleString('en')} instructions only: the run was cut off there (its result is unknown).`
+      : rec.cutOff === 'compare'
+        ? `Recorded the first ${n.toLocaleString('en')} instructions only: comparing the input after each helper call (a helper may write it) reached its limit (2 GiB compared), and the run was cut off there (its result is unknown). A smaller input records further.`
       : rec.cutOff === 'bytes'
         ? `Recorded the first ${n.toLocaleString('en')} instructions only: the recording reached its memory limit (${mib} MiB of registers and changed bytes), and the run was cut off there (its result is unknown).`
         : `Recorded ${n.toLocaleString('en')} instruction${n === 1 ? '' : 's'}${rec.outcome.error === undefined ? '' : ' (the run ended with the error above)'}. A debug run is a real run: it changed the maps too.`;

@@ -31,6 +31,12 @@ import { DEFAULT_BUDGET, errorView, type ContextKind, type ErrorView, type RunOu
 export const DEFAULT_STOP_LIMIT = 100_000;
 /** Bytes a recording may hold, by default (checked at each stop: it may go over by one stop's bytes or one growth). */
 export const DEFAULT_BYTE_LIMIT = 256 * 1024 * 1024;
+/**
+ * Input bytes compared at most, by default: after each helper call the whole
+ * input is compared (a helper may write it), so a big input and many helper
+ * calls would keep the page busy for minutes; about a second of comparing.
+ */
+export const DEFAULT_COMPARE_LIMIT = 2 * 1024 * 1024 * 1024;
 
 const REGISTERS = 11;
 
@@ -61,10 +67,12 @@ export interface RecordOptions {
   readonly byteLimit?: number;
   /** The run's instruction budget (DEFAULT_BUDGET). */
   readonly budget?: number;
+  /** Input bytes compared at most (DEFAULT_COMPARE_LIMIT). */
+  readonly compareLimit?: number;
 }
 
 /** Why a recording ended before the run did: too many stops, or too many bytes. */
-export type CutOff = 'stops' | 'bytes';
+export type CutOff = 'stops' | 'bytes' | 'compare';
 
 /** Thrown from onStop to end a run that reached a limit. */
 class LimitReached extends Error {
@@ -195,6 +203,8 @@ function written(insn: Instruction | undefined, register: (n: number) => bigint,
 export function record(session: Session, name: string, kind: ContextKind, bytes: Uint8Array, options: RecordOptions = {}): Recording {
   const limit = options.limit ?? DEFAULT_STOP_LIMIT;
   const byteLimit = options.byteLimit ?? DEFAULT_BYTE_LIMIT;
+  const compareLimit = options.compareLimit ?? DEFAULT_COMPARE_LIMIT;
+  let compared = 0;
   const entry = session.program(name);
   const prepared = session.prepare(entry, kind, bytes);
   const rec = new Recording(limit, byteLimit);
@@ -216,6 +226,22 @@ export function record(session: Session, name: string, kind: ContextKind, bytes:
       if (k >= limit) throw new LimitReached('stops');
       if (rec.bytes >= byteLimit) throw new LimitReached('bytes');
       const { program, pc, frame } = stop;
+      const live = prepared.live();
+      // What the previous instruction may have written of the input (`regs` still holds that stop's registers),
+      // decided before this stop is recorded, so a limit reached here leaves every history the same length.
+      let what: Written = 'all';
+      if (k > 0) {
+        const prev = rec.place(k - 1);
+        const previousRegs = regs;
+        what = written(instructionAt(prev.program, prev.pc), (n) => previousRegs[n]!, live.address ?? memoryBase, live.bytes.length, () => {
+          const before = instructionAt(program, pc - 1);
+          return frame === prev.frame - 1 && before?.spec.kind === 'call_local';
+        });
+        if (what === 'all') {
+          compared += live.bytes.length;
+          if (compared > compareLimit) throw new LimitReached('compare');
+        }
+      }
       rec.add(program, pc, frame, () => {
         const line = stop.line;
         return { text: stop.text, ...(line === undefined ? {} : { line: `${line.file}:${line.lineNum}: ${line.line.trim()}` }) };
@@ -225,17 +251,10 @@ export function record(session: Session, name: string, kind: ContextKind, bytes:
       registers.record(new Uint8Array(regs.buffer));
       if (k === 0) memoryBase = Number(regs[1]);
       stack.record(stop.stack());
-      const live = prepared.live();
       if (k === 0) {
         input.record(live.bytes);
         return 'step';
       }
-      const prev = rec.place(k - 1);
-      const base = live.address ?? memoryBase;
-      const what = written(instructionAt(prev.program, prev.pc), (n) => prevRegs[n]!, base, live.bytes.length, () => {
-        const before = instructionAt(program, pc - 1);
-        return frame === prev.frame - 1 && before?.spec.kind === 'call_local';
-      });
       if (what === 'none') input.same();
       else if (what === 'all') input.record(live.bytes);
       else input.record(live.bytes, what.from, what.to);
