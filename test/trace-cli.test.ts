@@ -127,6 +127,20 @@ describe('run --trace', () => {
     }
   });
 
+  test('a trace_printk line comes after the trace lines before its call, not before the whole trace', () => {
+    const printk = file('printk.asm', [
+      'mov %r6, 1', 'stw [%r10-8], 0x216948', 'mov %r1, %r10', 'add %r1, -8', 'mov %r2, 4', 'call 6', 'mov %r0, 0', 'exit',
+    ].join('\n'));
+    for (const engine of ['interp', 'jit']) {
+      const log: string[] = [];
+      expect(runCommand([printk, '--trace', '--engine', engine], (s) => log.push(`out ${s}`), (s) => log.push(`err ${s}`))).toBe(0);
+      const at = log.indexOf('err Hi!');
+      expect(at).toBeGreaterThan(0);
+      expect(log.slice(0, at).join('\n')).toMatch(/4: mov %r2, 4/);
+      expect(log.slice(at).join('\n')).toMatch(/5: call 6 +r0 = 0x3/);
+    }
+  });
+
   test('a run without --trace prints only the result', () => {
     expect(capture([ASM, '--mem-hex', '00 00 00 00']).stdout).toEqual(['0x3']);
   });

@@ -23,6 +23,8 @@ export interface ObjectRunOptions {
   readonly json: boolean;
   /** Print (or, with json, collect) a trace of the run. */
   readonly trace?: boolean;
+  /** Told the trace's writer once made (the caller flushes it before what it prints elsewhere). */
+  readonly onTraceWriter?: (writer: TraceWriter) => void;
   /** Values of extern __kconfig variables. */
   readonly kconfig?: Readonly<Record<string, string>>;
 }
@@ -88,6 +90,7 @@ export function runObject(vm: Vm, bytes: Uint8Array, memory: Uint8Array | undefi
   // A tail call's target is another program of the object: the trace names it, and shows its code.
   const byName = new Map([...obj.programs.values()].map((p) => [p.prog.name, p.prog.program]));
   const trace = options.trace === true ? new TraceWriter(options.json, (name) => byName.get(name), out) : undefined;
+  if (trace !== undefined) options.onTraceWriter?.(trace);
   const once = (): bigint => {
     try {
       return runOnce(vm, prog, ctx, memory, trace === undefined ? {} : { trace: trace.callback });

@@ -115,12 +115,16 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
     : typeof values['mem-hex'] === 'string' ? parseHexBytes(values['mem-hex'])
     : undefined;
 
-  const vm = runVm(values.helpers, engine, budget, err);
+  // While tracing, a trace_printk line (stderr, at once) waits for the trace lines before it, batched on stdout.
+  const traceOut: { writer?: TraceWriter } = {};
+  const printk = traced ? (s: string): void => { traceOut.writer?.flush(); err(s); } : err;
+  const vm = runVm(values.helpers, engine, budget, printk);
   const source = isAssemblyPath(file) ? readText(file) : readInput(file);
   const objectOptions = { section: values.section, program: values.program, ctx: values.ctx };
   if (typeof source !== 'string' && isElf(source)) {
     return runObject(vm, source, memory, {
       ...stringsOf(objectOptions), repeat, json: values.json === true, trace: traced, kconfig: kconfigOptions(values),
+      onTraceWriter: (w) => { traceOut.writer = w; },
     }, out, err);
   }
   if ([...Object.values(objectOptions), values.kconfig, values['kconfig-file']].some((v) => v !== undefined)) {
@@ -136,6 +140,7 @@ export function runCommand(args: string[], out: (s: string) => void, err: (s: st
   };
   const json = values.json === true;
   const trace = traced ? new TraceWriter(json, (name) => (name === prog.name ? prog.program : undefined), out) : undefined;
+  traceOut.writer = trace;
   const result = trace === undefined ? once() : trace.run(() => once({ trace: trace.callback }));
   if (repeat === undefined) {
     const doc = { result: hex(result), ns_per_run: null, runs: 1 };

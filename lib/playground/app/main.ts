@@ -72,7 +72,11 @@ class Page {
     el.sourceElf.addEventListener('change', () => this.switchSource());
     // 'change' fires when the editor loses focus: the views follow the text without reloading at every key.
     for (const box of [el.asm, el.mapsJson]) {
-      box.addEventListener('input', () => { this.dirty = true; });
+      box.addEventListener('input', () => {
+        this.dirty = true;
+        // A recording of the program as it was no longer goes with the text.
+        if (this.recording !== undefined) this.forgetRecording();
+      });
       box.addEventListener('change', () => this.guard(() => this.reload()));
     }
     el.elfFile.addEventListener('change', () => {
