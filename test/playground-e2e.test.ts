@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startPlaygroundServer, type PlaygroundServer } from '../lib/cli/playground.js';
+import { WRITE_EACH_BYTE } from './playground-programs.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -35,19 +36,6 @@ const MULTIPLY = `# r0 = a * b, stored at offset 8
   exit
 `;
 
-/** Writes 1 to each byte of its input in turn (6 instructions a byte). */
-const WRITE_EACH_BYTE = `  mov %r3, 0
-loop:
-  jge %r3, %r2, done
-  mov %r4, %r1
-  add %r4, %r3
-  stb [%r4], 1
-  add %r3, 1
-  ja loop
-done:
-  mov %r0, 0
-  exit
-`;
 
 describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
   let dir = '';

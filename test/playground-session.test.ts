@@ -14,26 +14,13 @@ import {
 import { EXAMPLE_ASM, EXAMPLE_INPUT, EXAMPLE_MAPS, SAMPLE_PACKETS, tcpSyn } from '../lib/playground/app/samples.js';
 import { DEFAULT_BUDGET, errorView, parseBudget, parseMaps, Session } from '../lib/playground/app/session.js';
 import { AVAILABLE_ENGINES } from '../lib/vm.js';
+import { WRITE_EACH_BYTE } from './playground-programs.js';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(`fixtures/elf/${name}`));
 
 /** An endless loop. */
 const FOREVER = 'mov %r0, 0\nl:\nadd %r0, 1\nja l\n';
 
-/** Writes 1 to each byte of its input memory in turn (7 instructions a byte): the review's recording case. */
-const WRITE_EACH_BYTE = `
-  mov %r3, 0
-loop:
-  jge %r3, %r2, done
-  mov %r4, %r1
-  add %r4, %r3
-  stb [%r4], 1
-  add %r3, 1
-  ja loop
-done:
-  mov %r0, 0
-  exit
-`;
 
 /** Writes its input every way there is: a store, a subprogram's store, a helper (probe_read), a bpf_loop callback, an atomic. */
 const WRITERS = `
