@@ -180,6 +180,9 @@ describe('session', () => {
     const lddw = listing.findIndex((l) => l.text.startsWith('lddw'));
     expect(listing[lddw + 1]!.pc).toBe(listing[lddw]!.pc + 2);
     expect(s.jitSource('xdp_stats')).toContain('xdp_stats.c');
+    // What Run compiles: the budgeted variant (instruction counting), as every page run has a budget.
+    expect(s.jitSource('xdp_stats')).toBe(s.program('xdp_stats').prog.jitSource({ budget: true }));
+    expect(s.jitSource('xdp_stats')).not.toBe(s.program('xdp_stats').prog.jitSource());
     expect(s.cfgSvg('xdp_stats')).toMatch(/^<svg [^>]*>/);
   });
 

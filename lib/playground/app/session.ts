@@ -185,9 +185,9 @@ export class Session {
     return mapsReport(this.object, this.vm.maps.list(), false);
   }
 
-  /** The JavaScript the JIT generates for a program. */
+  /** The JavaScript the JIT generates for a program, as the page's runs use it: with the budget's counting. */
   jitSource(name: string): string {
-    return this.program(name).prog.jitSource();
+    return this.program(name).prog.jitSource({ budget: true });
   }
 
   /** The program's control-flow graph as SVG text (lib/cfg-render). */
