@@ -372,6 +372,8 @@ export class Vm {
     };
     const tracer = options.trace === undefined ? undefined
       : new Tracer(this.memory, (p) => this.loadedProgram(p), options.trace);
+    // Whose user callback may end the run with its own error (CallbackFailure).
+    const callback = hook ?? tracer;
     state.tracer = tracer;
     state.hook = hook ?? (tracer !== undefined && engine === 'interp' ? new InterpreterTrace(tracer) : undefined);
     this.running = true;
@@ -383,13 +385,15 @@ export class Vm {
       // A callback ended the run (unwind-on-success): r0 = 0, as anywhere else.
       if (!(e instanceof RunEnded)) {
         this.endRun(region, false);
-        // The trace function's own error, as it threw it (a helper running a callback may have wrapped it).
-        if (tracer?.thrown !== undefined) throw tracer.thrown.error;
+        // The callback's own error, as it threw it (a helper running a callback may have wrapped it).
+        if (callback?.thrown !== undefined) throw callback.thrown.error;
         throw e;
       }
       r0 = 0n;
     }
     this.endRun(region, true);
+    // A helper swallowed the callback's error and the run went on to its end: the error still wins.
+    if (callback?.thrown !== undefined) throw callback.thrown.error;
     return r0;
   }
 

@@ -10,7 +10,9 @@ import { HelperError } from '../lib/errors.js';
 import { loadObject } from '../lib/elf/index.js';
 import { XdpContext } from '../lib/xdp.js';
 import { AVAILABLE_ENGINES, Vm } from '../lib/vm.js';
-import { collect, thrown } from './debugger-helpers.js';
+import { LOOP_MAIN } from './bpf-loop-programs.js';
+import { collect } from './debugger-helpers.js';
+import { thrown } from './maps-helpers.js';
 import { fixture } from './elf-helpers.js';
 
 /**
@@ -18,18 +20,7 @@ import { fixture } from './elf-helpers.js';
  * pcs: 0 stdw, 1 mov, 2 lddw (2 slots), 4 mov, 5 add, 6 mov, 7 call 181, 8 mul, 9 ldxdw, 10 add, 11 exit;
  * cb: 12 ldxdw, 13 add, 14 stxdw, 15 mov, 16 exit. The callback adds its index to *ctx.
  */
-const LOOP = `
-    stdw [%r10-8], 0
-    mov %r1, 3
-    lddw %r2, func cb
-    mov %r3, %r10
-    add %r3, -8
-    mov %r4, 0
-    call 181
-    mul %r0, 1000
-    ldxdw %r1, [%r10-8]
-    add %r0, %r1
-    exit
+const LOOP = `${LOOP_MAIN(3)}
   cb:
     ldxdw %r3, [%r2]
     add %r3, %r1

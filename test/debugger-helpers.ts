@@ -28,11 +28,3 @@ export function collect(
   return { r0, stops };
 }
 
-export function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('nothing thrown');
-}

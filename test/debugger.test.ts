@@ -9,7 +9,8 @@ import { Debugger, type OnStop, type Stop, type StepCommand } from '../lib/debug
 import { BudgetExceededError, MemoryAccessError, UsageError } from '../lib/errors.js';
 import { FRAME_SIZE } from '../lib/runtime.js';
 import { AVAILABLE_ENGINES, Vm, type LoadedProgram, type RunInput, type SourceLine } from '../lib/vm.js';
-import { collect, thrown } from './debugger-helpers.js';
+import { collect } from './debugger-helpers.js';
+import { thrown } from './maps-helpers.js';
 
 const line = (lineNum: number, text: string): SourceLine => ({ file: 'src/loop.c', line: text, lineNum, col: 1 });
 

@@ -8,6 +8,7 @@ import { BudgetExceededError, ExecutionError } from '../lib/errors.js';
 import type { HelperFn } from '../lib/runtime.js';
 import { TAIL_CALL_LIMIT } from '../lib/tail-call.js';
 import { AVAILABLE_ENGINES, Vm, type VmOptions } from '../lib/vm.js';
+import { LOOP_MAIN } from './bpf-loop-programs.js';
 
 const u64 = (v: number | bigint): bigint => BigInt.asUintN(64, BigInt(v));
 const UNWIND = 50;
@@ -131,19 +132,6 @@ describe.each(AVAILABLE_ENGINES)('tail calls in subprograms on %s', (engine) => 
   });
 });
 
-/** bpf_loop(r1 = n, callback, ctx = r10 - 8, flags 0), then r0 = *(u64 *)(r10 - 8) + 1000 * loop's result. */
-const LOOP_MAIN = (n: number): string => `
-    stdw [%r10-8], 0
-    mov %r1, ${n}
-    lddw %r2, func cb
-    mov %r3, %r10
-    add %r3, -8
-    mov %r4, 0
-    call 181
-    mul %r0, 1000
-    ldxdw %r1, [%r10-8]
-    add %r0, %r1
-    exit`;
 
 describe.each(AVAILABLE_ENGINES)('bpf_loop callbacks on %s', (engine) => {
   it('runs the callback with (index, ctx) until it returns non-zero', () => {

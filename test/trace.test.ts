@@ -566,6 +566,25 @@ describe.each(AVAILABLE_ENGINES)('traces on %s', (engine) => {
     expect(prog.run()).toBe(3n); // bpf_loop's iterations
   });
 
+  it('a trace callback error that a helper swallows still ends the run, with that error', () => {
+    const swallow = (fn: bigint, _b: bigint, _c: bigint, _d: bigint, _e: bigint, ctx: { run: { callFunction: (a: bigint, args: bigint[]) => bigint } }) => {
+      try {
+        ctx.run.callFunction(fn, [0n]);
+      } catch {
+        // A careless helper.
+      }
+      return 0n;
+    };
+    const { vm } = world(engine, { helpers: { 63: swallow as never } });
+    const prog = vm.load('lddw %r1, func cb\ncall 63\nmov %r0, 5\nexit\ncb:\nmov %r0, 0\nexit');
+    const boom = new RangeError('swallowed');
+    const seen: number[] = [];
+    expect(() => prog.run(undefined, { trace: (e) => { seen.push(e.pc); if (e.frame === 2) throw boom; } })).toThrow(boom);
+    // Nothing after the throw is delivered (mov %r0, 5 and exit run no further).
+    expect(seen).toEqual([0, 5]);
+    expect(prog.run()).toBe(5n);
+  });
+
   it('a trace that is not a function is a UsageError', () => {
     const { vm } = world(engine);
     const prog = vm.load('exit');

@@ -24,7 +24,7 @@ import type { Program } from '../program.js';
 import { LoadedProgram, type RunInput } from '../vm.js';
 import { Breakpoints, type Breakpoint, type BreakpointLocation } from './breakpoints.js';
 import type { Describe } from './execution.js';
-import { AbortedByStop, DebugHook, type OnStop } from './hook.js';
+import { DebugHook, type OnStop } from './hook.js';
 
 export type { Breakpoint, BreakpointLocation } from './breakpoints.js';
 export type { CallFrame } from './execution.js';
@@ -83,17 +83,7 @@ export class Debugger {
     const describe: Describe = (p: Program) => vm.loadedProgram(p);
     const hook = new DebugHook(this.prog.program, this.points.at, vm.memory, describe, onStop, options.stopAtEntry === true);
     const runOptions = { engine: 'interp' as const, ...(options.budget === undefined ? {} : { budget: options.budget }), ...(options.cpu === undefined ? {} : { cpu: options.cpu }) };
-    let r0: bigint;
-    try {
-      r0 = vm.execute(this.prog, input, runOptions, hook);
-    } catch (e) {
-      // onStop threw: that error, not whatever carried it out of the run (a helper may have wrapped it).
-      if (hook.aborted !== undefined) throw hook.aborted.thrown;
-      if (e instanceof AbortedByStop) throw e.thrown;
-      throw e;
-    }
-    // A helper that swallowed the carrier let the run finish: the error still wins.
-    if (hook.aborted !== undefined) throw hook.aborted.thrown;
-    return r0;
+    // What onStop throws comes out of execute as thrown (CallbackFailure).
+    return vm.execute(this.prog, input, runOptions, hook);
   }
 }

@@ -16,11 +16,9 @@
 // same frame: 'next' over a tail call that succeeds stops at the target's
 // first instruction.
 //
-// An error thrown by onStop must end the run as it is. Helpers stand between
-// a callback's instructions and the run (bpf_loop calls back through
-// ctx.run.callFunction), and the interpreter wraps a helper's foreign errors
-// in a HelperError, so the error is kept here, and every later step throws it
-// again until the run is over: the Debugger then throws the original.
+// An error thrown by onStop ends the run as it is: it is kept in `thrown`,
+// every later step throws it again, and the Vm throws the original whatever
+// carried it out (CallbackFailure in lib/trace/types.ts).
 //
 // What it does not do: read or change the run beyond what a Stop reads.
 
@@ -39,14 +37,6 @@ export type OnStop = (stop: Stop) => StepCommand | undefined | void;
 
 const COMMANDS: readonly StepCommand[] = ['step', 'next', 'finish', 'continue'];
 
-/** Carries what onStop threw while it unwinds through the interpreter and any helper (see the file comment). */
-export class AbortedByStop extends Error {
-  constructor(readonly thrown: unknown) {
-    super('the debugger\'s onStop callback threw');
-    this.name = 'AbortedByStop';
-  }
-}
-
 export class DebugHook implements InstructionHook {
   /** Active executions, outermost first. */
   private readonly executions: Execution[] = [];
@@ -55,7 +45,7 @@ export class DebugHook implements InstructionHook {
   private frameAtStop = 0;
   private atEntry: boolean;
   /** Set once onStop threw: the run is being torn down. */
-  aborted: AbortedByStop | undefined = undefined;
+  thrown: { readonly error: unknown } | undefined = undefined;
 
   constructor(
     private readonly program: Program,
@@ -77,7 +67,7 @@ export class DebugHook implements InstructionHook {
   }
 
   step(pc: number, reg: Int32Array, base: number, frames: CallStack): void {
-    if (this.aborted !== undefined) throw this.aborted;
+    if (this.thrown !== undefined) throw this.thrown.error;
     const x = this.executions[this.executions.length - 1]!;
     x.pc = pc;
     x.reg = reg;
@@ -108,8 +98,8 @@ export class DebugHook implements InstructionHook {
     try {
       this.mode = command(this.onStop(stop));
     } catch (e) {
-      this.aborted = new AbortedByStop(e);
-      throw this.aborted;
+      this.thrown = { error: e };
+      throw e;
     } finally {
       stop.expire();
     }

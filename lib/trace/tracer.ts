@@ -93,6 +93,8 @@ export class Tracer implements TraceSink {
   }
 
   insn(pc: number, base?: bigint): void {
+    // The callback threw and something swallowed it: the run still ends (CallbackFailure).
+    if (this.thrown !== undefined) throw this.thrown.error;
     const exec = this.stack[this.stack.length - 1];
     if (exec === undefined) return;
     this.unwinding = false;

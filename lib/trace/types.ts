@@ -40,6 +40,16 @@ export interface TraceEvent {
 export type TraceCallback = (event: TraceEvent) => void;
 
 /**
+ * What a user's callback (a trace function, a debugger's onStop) threw, once
+ * it has. The Vm ends the run with that error as it was thrown: a helper
+ * running a callback (bpf_loop) may have wrapped it in a HelperError, or
+ * swallowed it; the one who set it throws it again at the next instruction.
+ */
+export interface CallbackFailure {
+  readonly thrown: { readonly error: unknown } | undefined;
+}
+
+/**
  * What both engines report to while a run is traced (lib/trace/tracer.ts).
  * Calls come in this order: enter (an execution starts: a run's program, a
  * tail call's target or a helper's callback), then per instruction `insn`
@@ -47,7 +57,7 @@ export type TraceCallback = (event: TraceEvent) => void;
  * after it, and `leave` when that execution ends (normally or by throwing).
  * Executions nest (a callback inside a helper call).
  */
-export interface TraceSink {
+export interface TraceSink extends CallbackFailure {
   enter(program: Program, frame: number): void;
   /**
    * Before the instruction at `pc`. `base` is the value (u64) of the
@@ -69,7 +79,7 @@ export interface TraceSink {
  * then high half) and call stack. The interpreter only looks for a hook at
  * the top of its loop when one is set, so runs without one pay nothing.
  */
-export interface InstructionHook {
+export interface InstructionHook extends Partial<CallbackFailure> {
   enter(program: Program, frame: number): void;
   step(pc: number, reg: Int32Array, base: number, frames: CallStack): void;
   /** As TraceSink.leave. */

@@ -26,6 +26,7 @@ import type { EngineName } from '../../vm.js';
 import { ByteHistory } from './byte-history.js';
 import { IntColumn } from './columns.js';
 import { DEFAULT_BUDGET, errorView, type ContextKind, type ErrorView, type RunOutcome, type Session } from './session.js';
+import { sourceLineText } from '../../source-line.js';
 
 /** Stops recorded at most, by default: enough for loops over a packet, small enough for a page's memory. */
 export const DEFAULT_STOP_LIMIT = 100_000;
@@ -244,7 +245,7 @@ export function record(session: Session, name: string, kind: ContextKind, bytes:
       }
       rec.add(program, pc, frame, () => {
         const line = stop.line;
-        return { text: stop.text, ...(line === undefined ? {} : { line: `${line.file}:${line.lineNum}: ${line.line.trim()}` }) };
+        return { text: stop.text, ...(line === undefined ? {} : { line: sourceLineText(line) }) };
       });
       [prevRegs, regs] = [regs, prevRegs];
       stop.registers().forEach((v, n) => { regs[n] = v; });

@@ -22,6 +22,7 @@ import type { ProgramContext } from '../../runtime.js';
 import { SkbContext } from '../../skb.js';
 import { Vm, type EngineName, type LoadedProgram } from '../../vm.js';
 import { XdpContext } from '../../xdp.js';
+import { sourceLineText } from '../../source-line.js';
 
 export { formatValue };
 
@@ -214,7 +215,7 @@ export function listingOf(prog: LoadedProgram): ListingLine[] {
   return prog.program.insns.map((insn) => {
     const text = formatInstruction(insn, insn.pc, insn.spec.kind === 'lddw' ? insn.imm2 : undefined);
     const line = prog.sourceLines?.[insn.pc];
-    const where = line === undefined ? '' : `${line.file}:${line.lineNum}: ${line.line.trim()}`;
+    const where = line === undefined ? '' : sourceLineText(line);
     const fresh = where !== '' && where !== last;
     if (where !== '') last = where;
     return fresh ? { pc: insn.pc, text, source: where } : { pc: insn.pc, text };
